@@ -1,0 +1,39 @@
+# Everything goes through .venv; `make install` is implied by the other targets.
+PY     ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8501
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install ingest run test lint eval bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0   # the CPU build on this disk; never the CUDA one
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+ingest: install
+	$(BIN)/compliance ingest
+
+run: install
+	$(BIN)/compliance ingest
+	$(BIN)/streamlit run app/ui/main.py --server.port $(PORT) --server.address localhost
+
+test: install
+	$(BIN)/ruff check .
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose" >&2; exit 1; fi; \
+	exit $$rc
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python bench/bench.py
+
+clean:
+	rm -rf .data test-artifacts .pytest_cache

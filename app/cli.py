@@ -1,0 +1,173 @@
+"""`compliance`: the command-line face of the same services the app uses.
+
+Every expected failure (bad input, store unreachable, model mismatch) ends as one clear line
+and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from app.components.embeddings import ModelNotFoundError
+from app.components.store import ModelMismatchError, StoreUnavailableError
+from app.settings import get_settings
+
+cli = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Offline compliance assistant for AliExpress sellers: cited answers from your rulebook.",
+)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
+EXPECTED = (StoreUnavailableError, ModelMismatchError, ModelNotFoundError)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    errors.print(f"[bold red]Error:[/] {escape(message)}")
+    return typer.Exit(code)
+
+
+@cli.command()
+def ingest(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: knowledge dir)")
+    ] = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Drop the index and re-embed everything")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+) -> None:
+    """Index guidance documents into the vector store (incremental: only changes are embedded)."""
+    from ingest.pipeline import run_ingest
+
+    settings = get_settings()
+    progress = Progress(
+        TextColumn("[bold blue]Indexing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+        disable=as_json,
+    )
+    try:
+        with progress:
+            task = progress.add_task("", total=None)
+
+            def step(source: str, number: int, total: int) -> None:
+                progress.update(task, total=total, completed=number - 1, description=source)
+
+            report = run_ingest(settings, paths or None, rebuild=rebuild, progress=step)
+            progress.update(task, completed=report.files_seen)
+    except EXPECTED as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        _print_report(report)
+    if not report.ok:
+        reason = "no documents found" if report.files_seen == 0 else "no file could be ingested"
+        raise _fail(f"Nothing was ingested: {reason}.", code=1)
+
+
+def _print_report(report) -> None:
+    table = Table(title="Ingest summary", show_header=False, box=None)
+    table.add_row("files read", f"{report.files_read} of {report.files_seen}")
+    table.add_row("chunks added", str(report.added))
+    table.add_row("chunks updated", str(report.updated))
+    table.add_row("chunks deleted", str(report.deleted))
+    table.add_row("chunks unchanged", str(report.unchanged))
+    table.add_row("chunks in index", str(report.chunks_total))
+    table.add_row("seconds", f"{report.seconds:.1f}")
+    console.print(table)
+    for path, reason in report.skipped:
+        console.print(f"[yellow]skipped[/] {escape(path)}: {escape(reason)}")
+    for source, change in sorted(report.changed_sources.items()):
+        console.print(f"[green]{change}[/] {escape(source)}")
+
+
+@cli.command()
+def ask(
+    question: Annotated[
+        str, typer.Argument(help="The question, or - to read one per line from stdin")
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the answer object as JSON")
+    ] = False,
+) -> None:
+    """Answer a rule question with citations from the knowledge base."""
+    from app.services.answering import Assistant
+
+    try:
+        assistant = Assistant.from_settings()
+    except EXPECTED as exc:
+        raise _fail(str(exc)) from None
+    if question == "-":
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            answer = assistant.ask(line.rstrip("\n"))
+            if as_json:
+                print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+            else:
+                _print_answer(answer)
+        return
+    answer = assistant.ask(question)
+    if as_json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        _print_answer(answer)
+    if answer.error and answer.error != "empty_index":
+        raise typer.Exit(2)
+
+
+def _print_answer(answer) -> None:
+    style = "yellow" if answer.refused else "green"
+    console.print(
+        Panel(escape(answer.text), title=escape(answer.question[:80]), border_style=style)
+    )
+    if answer.citations:
+        for c in answer.citations:
+            where = " > ".join(x for x in (c.title, c.section) if x)
+            page = f", page {c.page}" if c.page else ""
+            console.print(f"[bold][{c.n}][/] {escape(where)}{page}  [dim]{escape(c.source)}[/]")
+            console.print(f"    “{escape(c.quote)}”")
+            if c.url:
+                console.print(f"    [link={c.url}]{escape(c.url)}[/link]")
+    elif answer.refused and answer.passages:
+        console.print("[bold]Closest matches:[/]")
+        for p in answer.passages[:3]:
+            console.print(f" - {escape(p.title)} > {escape(p.section)}  [dim]{escape(p.source)}[/]")
+
+
+def main() -> None:
+    try:
+        cli()
+    except KeyboardInterrupt:
+        errors.print("Interrupted.")
+        sys.exit(130)
+    except Exception as exc:  # last resort: one readable line instead of a traceback
+        if os.environ.get("COMPLIANCE_DEBUG"):
+            raise
+        errors.print(
+            f"[bold red]Unexpected error:[/] {escape(type(exc).__name__)}: {escape(str(exc))}"
+        )
+        errors.print("Set COMPLIANCE_DEBUG=1 to see the full traceback.")
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()

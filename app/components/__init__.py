@@ -1,0 +1,1 @@
+"""Building blocks the services are made of: embeddings, vector store, retriever."""

@@ -1,0 +1,170 @@
+"""Hybrid retrieval: dense (Chroma, cosine) and lexical (BM25 via bm25s), fused by
+reciprocal rank.
+
+Rule text is full of exact terms (IOSS, DSR, "counter-notice", day counts) where MiniLM alone
+is weak, so BM25 carries much of the ranking; dense search catches paraphrases.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import bm25s
+import numpy as np
+
+from app.components.store import Store
+from app.components.text import terms
+
+
+@dataclass
+class Passage:
+    id: str
+    text: str
+    source: str
+    title: str
+    section: str
+    page: int | None
+    url: str
+    score: float  # fused reciprocal-rank score
+    dense: float  # cosine similarity to the query, 0 when dense search did not return it
+    lexical: float  # BM25 score, 0 when no query term occurs
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def uncertain(self) -> bool:
+        return bool(self.metadata.get("uncertain"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "title": self.title,
+            "section": self.section,
+            "page": self.page,
+            "url": self.url,
+            "score": round(self.score, 5),
+            "dense": round(self.dense, 4),
+            "lexical": round(self.lexical, 4),
+            "text": self.text,
+        }
+
+
+def passage_from(chunk_id: str, text: str, meta: dict[str, Any] | None) -> Passage:
+    meta = dict(meta or {})
+    page = meta.get("page")
+    return Passage(
+        id=chunk_id,
+        text=text,
+        source=str(meta.get("source", "")),
+        title=str(meta.get("title", "")),
+        section=str(meta.get("section", "")),
+        page=int(page) if isinstance(page, int | float) and page >= 0 else None,
+        url=str(meta.get("url", "")),
+        score=0.0,
+        dense=0.0,
+        lexical=0.0,
+        metadata=meta,
+    )
+
+
+def lexical_text(text: str, meta: dict[str, Any] | None) -> str:
+    """What BM25 indexes: the passage plus its title and heading path."""
+    meta = meta or {}
+    return f"{meta.get('title', '')} {meta.get('section', '')} {text}"
+
+
+class HybridRetriever:
+    """Keeps a BM25 index of the whole collection in memory and rebuilds it when the store
+    changes (another process ingested, or the app uploaded a file)."""
+
+    def __init__(self, store: Store, candidate_k: int = 20, rrf_k: int = 60) -> None:
+        self.store = store
+        self.candidate_k = candidate_k
+        self.rrf_k = rrf_k
+        self._lock = threading.Lock()
+        self._version: tuple[int, float] | None = None
+        self._ids: list[str] = []
+        self._chunks: dict[str, Passage] = {}
+        self._bm25: bm25s.BM25 | None = None
+        self._df: Counter[str] = Counter()
+
+    @property
+    def size(self) -> int:
+        return len(self._ids)
+
+    def refresh(self, force: bool = False) -> None:
+        version = self.store.version()
+        if not force and version == self._version:
+            return
+        with self._lock:
+            data = self.store.all_chunks()
+            ids = list(data["ids"])
+            docs = data["documents"] or []
+            metas = data["metadatas"] or [{}] * len(ids)
+            chunks = {i: passage_from(i, d, m) for i, d, m in zip(ids, docs, metas, strict=True)}
+            corpus = [terms(lexical_text(d, m)) or ["∅"] for d, m in zip(docs, metas, strict=True)]
+            bm25 = None
+            if ids:
+                bm25 = bm25s.BM25()
+                bm25.index(corpus, show_progress=False)
+            df: Counter[str] = Counter(t for tokens in corpus for t in set(tokens))
+            self._ids, self._chunks, self._bm25, self._df = ids, chunks, bm25, df
+            self._version = version
+
+    def document_frequency(self, term: str) -> int:
+        return self._df.get(term, 0)
+
+    def passage(self, chunk_id: str) -> Passage | None:
+        return self._chunks.get(chunk_id)
+
+    def search(self, query: str, query_vector: list[float], k: int) -> list[Passage]:
+        """Top-k fused passages; each carries its dense similarity and BM25 score."""
+        self.refresh()
+        if not self._ids:
+            return []
+        dense = self._dense(query_vector)
+        lexical = self._lexical(query)
+        fused: dict[str, float] = {}
+        for ranking in (list(dense), list(lexical)):
+            for rank, chunk_id in enumerate(ranking):
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        out: list[Passage] = []
+        for chunk_id, score in sorted(fused.items(), key=lambda kv: -kv[1])[:k]:
+            base = self._chunks.get(chunk_id)
+            if base is None:  # the store changed between the two searches
+                continue
+            out.append(
+                Passage(
+                    **{
+                        **base.__dict__,
+                        "score": score,
+                        "dense": dense.get(chunk_id, 0.0),
+                        "lexical": lexical.get(chunk_id, 0.0),
+                    }
+                )
+            )
+        return out
+
+    def _dense(self, query_vector: list[float]) -> dict[str, float]:
+        n = min(self.candidate_k, len(self._ids))
+        result = self.store.collection.query(
+            query_embeddings=[query_vector], n_results=n, include=["distances"]
+        )
+        ids = result["ids"][0]
+        distances = (result.get("distances") or [[]])[0]
+        return {i: 1.0 - float(d) for i, d in zip(ids, distances, strict=True)}
+
+    def _lexical(self, query: str) -> dict[str, float]:
+        tokens = terms(query)
+        if not tokens or self._bm25 is None:
+            return {}
+        n = min(self.candidate_k, len(self._ids))
+        docs, scores = self._bm25.retrieve([tokens], k=n, show_progress=False, n_threads=1)
+        return {
+            self._ids[int(i)]: float(s)
+            for i, s in zip(np.asarray(docs[0]), np.asarray(scores[0]), strict=True)
+            if s > 0
+        }

@@ -1,0 +1,163 @@
+"""Sentence splitting and term extraction shared by retrieval, answering and evaluation.
+
+Sentences are cut inside one line only, so every quote is a verbatim substring of the
+indexed text (and of a Markdown or text source file).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+
+_BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
+_ABBREVIATIONS = (
+    "e.g",
+    "i.e",
+    "etc",
+    "vs",
+    "no",
+    "art",
+    "approx",
+    "incl",
+    "u.s",
+    "u.s.c",
+    "u.k",
+    "e.u",
+    "fig",
+    "sec",
+    "p",
+    "pp",
+    "st",
+    "mr",
+    "ms",
+    "dr",
+    "inc",
+    "ltd",
+    "co",
+)
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
+_WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*", re.UNICODE)
+_QUESTION_WORDS = [
+    "how",
+    "many",
+    "much",
+    "what",
+    "when",
+    "which",
+    "who",
+    "whom",
+    "whose",
+    "why",
+    "where",
+    "does",
+    "do",
+    "did",
+    "doing",
+    "have",
+    "has",
+    "had",
+    "can",
+    "could",
+    "should",
+    "would",
+    "will",
+    "shall",
+    "may",
+    "might",
+    "must",
+    "i",
+    "i'm",
+    "me",
+    "my",
+    "mine",
+    "we",
+    "our",
+    "ours",
+    "you",
+    "your",
+    "yours",
+    "get",
+    "got",
+    "need",
+    "know",
+    "tell",
+    "please",
+    "there",
+    "here",
+    "any",
+    "some",
+    "also",
+    "just",
+    "like",
+    "want",
+    "s",
+    "t",
+]
+_STOP = frozenset(STOPWORDS_EN) | frozenset(_QUESTION_WORDS) | {"aliexpress", "seller", "sellers"}
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    start: int  # offset in the passage text, so a quote can always be checked in place
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Split into sentences that never cross a line; bullets and headings are trimmed."""
+    out: list[Sentence] = []
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        stripped = body.strip()
+        if stripped and not stripped.startswith(("#", "|", "---", "```")):
+            lead = _BULLET.match(body)
+            start = lead.end() if lead else len(body) - len(body.lstrip())
+            out.extend(_split_line(body, start, offset))
+        offset += len(line)
+    return out
+
+
+def _split_line(line: str, start: int, offset: int) -> list[Sentence]:
+    pieces: list[Sentence] = []
+    cut = start
+    for match in _BOUNDARY.finditer(line, start):
+        before = line[cut : match.start()].rstrip()
+        last_word = before.rsplit(None, 1)[-1].rstrip(".!?").lower() if before else ""
+        if last_word in _ABBREVIATIONS or re.fullmatch(r"[a-z]", last_word):
+            continue
+        pieces.append(_make(line, cut, match.start(), offset))
+        cut = match.end()
+    pieces.append(_make(line, cut, len(line), offset))
+    return [p for p in pieces if len(p.text) >= 12 and any(ch.isalpha() for ch in p.text)]
+
+
+def _make(line: str, begin: int, end: int, offset: int) -> Sentence:
+    raw = line[begin:end]
+    lead = len(raw) - len(raw.lstrip())
+    return Sentence(raw.strip(), offset + begin + lead)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased, stop-word-free, stemmed content words (numbers kept: they carry the rules)."""
+    words = (w.lower().replace("’", "'") for w in _WORD.findall(text))
+    return [_stem(w) for w in words if w not in _STOP and (len(w) > 1 or w.isdigit())]
+
+
+def body_of(page_content: str) -> str:
+    """A chunk's text without the `# title > section` line the chunker puts first."""
+    first, _, rest = page_content.partition("\n")
+    return rest if first.startswith("# ") else page_content

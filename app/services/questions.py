@@ -1,0 +1,94 @@
+"""Question hygiene and follow-up condensation, without an LLM.
+
+A follow-up such as "and if I miss it?" carries almost no searchable words, so it is searched
+together with the question it follows; a question that stands on its own is left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from app.components.text import terms
+
+_FOLLOW_UP_START = re.compile(
+    r"^\s*(and|but|also|so|then|or|plus|what about|how about|what if|if so|if not|in that case|"
+    r"same for|why|how long|how much|is that|does that|what happens)\b",
+    re.I,
+)
+_ANAPHORA = {
+    "it",
+    "its",
+    "that",
+    "this",
+    "those",
+    "these",
+    "they",
+    "them",
+    "their",
+    "there",
+    "then",
+    "same",
+    "such",
+    "one",
+    "ones",
+    "he",
+    "she",
+}
+_WORDS = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+@dataclass
+class CleanQuestion:
+    text: str
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def clean_question(question: object, max_chars: int) -> CleanQuestion:
+    text = question if isinstance(question, str) else ("" if question is None else str(question))
+    text = text.replace("\x00", " ").strip()
+    if not text:
+        return CleanQuestion(
+            "",
+            error="Please type a question, for example: "
+            '"How many days do I have to respond to a dispute?"',
+        )
+    if not terms(text) and not any(ch.isalnum() for ch in text):
+        return CleanQuestion(
+            text,
+            error="I could not find any words in that question. "
+            "Please ask about a platform rule in words.",
+        )
+    notes: list[str] = []
+    if len(text) > max_chars:
+        text = text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars]
+        notes.append(
+            f"Your question was long, so only its first {max_chars:,} characters were used."
+        )
+    return CleanQuestion(text, notes)
+
+
+def is_follow_up(question: str) -> bool:
+    words = [w.lower() for w in _WORDS.findall(question)]
+    return bool(
+        _FOLLOW_UP_START.match(question)
+        or len(terms(question)) <= 2
+        or any(w in _ANAPHORA for w in words)
+    )
+
+
+def condense(question: str, history: Sequence[dict] | None) -> str:
+    """A standalone search query: earlier user turns are chained while they read as follow-ups."""
+    user_turns = [
+        str(m.get("content", "")).strip()
+        for m in (history or [])
+        if isinstance(m, dict) and m.get("role") == "user" and str(m.get("content", "")).strip()
+    ]
+    if not user_turns or not is_follow_up(question):
+        return question
+    standalone = user_turns[0]
+    for turn in user_turns[1:]:
+        standalone = f"{standalone} {turn}" if is_follow_up(turn) else turn
+    return f"{standalone} {question}"

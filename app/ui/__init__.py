@@ -1,0 +1,1 @@
+"""Streamlit interface: pages only render and collect input; services do the work."""

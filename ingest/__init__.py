@@ -1,0 +1,1 @@
+"""Ingestion: guidance files -> chunks -> vectors in Chroma, incrementally."""

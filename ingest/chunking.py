@@ -1,0 +1,70 @@
+"""Structure-aware chunking: headings first (the heading path becomes `section`), then size
+with overlap, preferring paragraph, line and sentence boundaries.
+
+Each chunk starts with a `# title > section` line. It helps both searches find short chunks
+by their topic, and the sentence splitter skips it, so quotes always come from the body.
+"""
+
+from __future__ import annotations
+
+import re
+
+from langchain_core.documents import Document
+from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
+
+from ingest.loaders import LoadedDoc
+
+_HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
+_UNCERTAIN = re.compile(r"\buncertain\b|\bconflict|\bsources (?:disagree|differ)", re.I)
+_WEAK = re.compile(r"uncertain|weak|low|conflict", re.I)
+
+
+def chunk_document(doc: LoadedDoc, source: str, chunk_size: int, overlap: int) -> list[Document]:
+    headers = MarkdownHeaderTextSplitter(_HEADERS, strip_headers=True)
+    sizer = RecursiveCharacterTextSplitter(
+        chunk_size=chunk_size,
+        chunk_overlap=overlap,
+        separators=["\n\n", "\n", ". ", "; ", ", ", " ", ""],
+        keep_separator="end",
+    )
+    base = {
+        "source": source,
+        "title": doc.title,
+        "url": doc.urls[0] if doc.urls else "",
+        "urls": " ".join(doc.urls),
+        "topic": doc.topic,
+        "updated": doc.updated,
+        "reliability": doc.reliability,
+    }
+    chunks: list[Document] = []
+    for part in doc.parts:
+        for block in headers.split_text(part.text):
+            section = _section(block.metadata, doc.title)
+            for piece in sizer.split_text(block.page_content):
+                body = piece.strip()
+                if not body:
+                    continue
+                heading = f"# {doc.title} > {section}" if section else f"# {doc.title}"
+                meta = dict(base, section=section, chunk=len(chunks))
+                if part.page is not None:
+                    meta["page"] = part.page
+                meta["uncertain"] = bool(
+                    _UNCERTAIN.search(body) or _WEAK.search(_section_reliability(doc, section))
+                )
+                chunks.append(Document(page_content=f"{heading}\n{body}", metadata=meta))
+    return chunks
+
+
+def _section(header_meta: dict[str, str], title: str) -> str:
+    path = [header_meta[key] for key in ("h1", "h2", "h3", "h4") if header_meta.get(key)]
+    if path and path[0].strip() == title.strip():
+        path = path[1:]
+    return " > ".join(path)
+
+
+def _section_reliability(doc: LoadedDoc, section: str) -> str:
+    """Front matter may mark a section weak by naming any heading in its path."""
+    names = [name.strip().lower() for name in section.split(">")]
+    return " ".join(
+        value for key, value in doc.section_reliability.items() if key.strip().lower() in names
+    )

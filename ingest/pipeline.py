@@ -1,0 +1,206 @@
+"""The ingestion run: files -> chunks -> LangChain `index()` into Chroma with a SQL record
+manager, so re-runs embed only what changed and deleted files lose their chunks.
+
+A run killed half-way is repaired by the next one: vector ids are content hashes (upserts
+cannot duplicate) and the record manager still lists the stale chunks to clean up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_core.indexing import index
+
+from app.components.embeddings import load_embeddings, model_fingerprint, sentence_embedder
+from app.components.store import Store, drop_collection, open_store
+from app.components.text import split_sentences
+from app.settings import Settings
+from ingest.chunking import chunk_document
+from ingest.loaders import SUPPORTED, SkipFile, load_file
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass
+class IngestReport:
+    files_seen: int = 0
+    files_read: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+    changed_sources: dict[str, str] = field(default_factory=dict)  # source -> added/updated/removed
+
+    @property
+    def ok(self) -> bool:
+        """Non-zero exit only when nothing at all could be ingested."""
+        return self.files_read > 0 or (self.files_seen == 0 and self.deleted > 0)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "files_seen": self.files_seen,
+            "files_read": self.files_read,
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "chunks": {
+                "added": self.added,
+                "updated": self.updated,
+                "deleted": self.deleted,
+                "unchanged": self.unchanged,
+                "total": self.chunks_total,
+            },
+            "changed_sources": self.changed_sources,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def source_id(path: Path, settings: Settings) -> str:
+    """Stable id of a file: relative to the knowledge folder when inside it."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(settings.knowledge_dir.resolve()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+def source_path(source: str, settings: Settings) -> Path:
+    candidate = Path(source)
+    return candidate if candidate.is_absolute() else (settings.knowledge_dir / candidate).resolve()
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Files to read under the given paths; missing paths are reported, hidden files ignored."""
+    files: list[Path] = []
+    missing: list[tuple[str, str]] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        elif path.is_file():
+            files.append(path)
+        else:
+            missing.append((str(path), "no such file or folder"))
+    return files, missing
+
+
+def run_ingest(
+    settings: Settings,
+    paths: list[Path] | None = None,
+    *,
+    rebuild: bool = False,
+    progress: ProgressFn | None = None,
+    store: Store | None = None,
+) -> IngestReport:
+    started = time.perf_counter()
+    roots = [p.resolve() for p in (paths or [settings.knowledge_dir])]
+    files, missing = discover(roots)
+    report = IngestReport(files_seen=len(files), skipped=list(missing))
+    if rebuild:
+        drop_collection(settings)
+        store = None
+    if store is None:
+        embeddings = load_embeddings(settings)
+        store = open_store(settings, embeddings, model_fingerprint(settings.model_path))
+    store.check_model()
+    _reconcile(store)
+    sentences = sentence_embedder(settings, store.vectorstore.embeddings)
+    max_bytes = int(settings.max_file_mb * 1_000_000)
+    seen: set[str] = set()
+
+    for number, path in enumerate(files, 1):
+        source = source_id(path, settings)
+        seen.add(source)
+        if progress:
+            progress(source, number, len(files))
+        try:
+            loaded = load_file(path, max_bytes)
+        except SkipFile as why:
+            if path.suffix.lower() in SUPPORTED and store.records.list_keys(
+                group_ids=[source], limit=1
+            ):
+                report.skipped.append((source, f"{why}; the previously indexed version is kept"))
+            else:
+                report.skipped.append((source, str(why)))
+            continue
+        chunks = chunk_document(loaded, source, settings.chunk_size, settings.chunk_overlap)
+        had_before = bool(store.records.list_keys(group_ids=[source], limit=1))
+        result = index(
+            chunks,
+            store.records,
+            store.vectorstore,
+            cleanup="incremental",
+            source_id_key="source",
+            key_encoder="sha256",
+            batch_size=64,
+        )
+        # Warm the sentence cache so a warm `ask` never embeds passage text.
+        sentences.embed_documents(
+            sorted({s.text for chunk in chunks for s in split_sentences(chunk.page_content)})
+        )
+        report.files_read += 1
+        report.added += result["num_added"]
+        report.updated += result["num_updated"]
+        report.deleted += result["num_deleted"]
+        report.unchanged += result["num_skipped"]
+        if result["num_added"] or result["num_deleted"] or result["num_updated"]:
+            report.changed_sources[source] = "updated" if had_before else "added"
+
+    for source in _indexed_sources(store) - seen:
+        if any(_is_under(source_path(source, settings), root) for root in roots):
+            report.deleted += _remove_source(store, source)
+            report.changed_sources[source] = "removed"
+
+    if report.changed_sources or store.recorded_model() != store.fingerprint:
+        store.stamp()
+    report.chunks_total = store.collection.count()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def remove_document(store: Store, source: str) -> int:
+    """Remove one document's chunks (used by the app's knowledge page)."""
+    removed = _remove_source(store, source)
+    if removed:
+        store.stamp()
+    return removed
+
+
+def _remove_source(store: Store, source: str) -> int:
+    keys = store.records.list_keys(group_ids=[source])
+    stored = store.collection.get(where={"source": source}, include=[])["ids"]
+    ids = sorted(set(keys) | set(stored))
+    if ids:
+        store.vectorstore.delete(ids=ids)
+    if keys:
+        store.records.delete_keys(keys)
+    return len(ids)
+
+
+def _indexed_sources(store: Store) -> set[str]:
+    metas = store.collection.get(include=["metadatas"])["metadatas"] or []
+    return {str(m.get("source")) for m in metas if m and m.get("source")}
+
+
+def _reconcile(store: Store) -> None:
+    """If the vectors were lost (server wiped, collection deleted) forget the records too,
+    otherwise `index()` would believe everything is still there and embed nothing."""
+    keys = store.records.list_keys()
+    if not keys:
+        return
+    present = set(store.collection.get(ids=keys, include=[])["ids"])
+    missing = [k for k in keys if k not in present]
+    if missing:
+        store.records.delete_keys(missing)
+
+
+def _is_under(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents

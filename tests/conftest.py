@@ -1,0 +1,87 @@
+"""Shared fixtures: the real bundled model (loaded once), real Chroma stores in temp folders,
+and the shipped knowledge base indexed once per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+
+from app.components.embeddings import load_embeddings, model_fingerprint
+from app.components.retriever import HybridRetriever
+from app.components.store import Store, open_store
+from app.services.answering import Assistant
+from app.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+KNOWLEDGE = REPO / "knowledge"
+
+
+def make_settings(base: Path, **overrides) -> Settings:
+    values = {
+        "knowledge_dir": base / "kb",
+        "data_dir": base / "data",
+        "chroma_host": None,
+        **overrides,
+    }
+    values["knowledge_dir"].mkdir(parents=True, exist_ok=True)
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture(scope="session")
+def embeddings():
+    return load_embeddings(Settings(_env_file=None))
+
+
+@pytest.fixture
+def store_for(embeddings) -> Callable[[Settings], Store]:
+    """Open a real Chroma store for some settings, reusing the session's model."""
+
+    def _open(settings: Settings) -> Store:
+        return open_store(settings, embeddings, model_fingerprint(settings.model_path))
+
+    return _open
+
+
+@pytest.fixture
+def tmp_settings(tmp_path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def kb_settings(tmp_path_factory) -> Settings:
+    base = tmp_path_factory.mktemp("shipped-kb")
+    shutil.copytree(KNOWLEDGE, base / "kb", dirs_exist_ok=True)
+    return make_settings(base)
+
+
+@pytest.fixture(scope="session")
+def assistant(kb_settings, embeddings) -> Assistant:
+    """The shipped knowledge base, really ingested, behind a real Assistant."""
+    from ingest.pipeline import run_ingest
+
+    store = open_store(kb_settings, embeddings, model_fingerprint(kb_settings.model_path))
+    report = run_ingest(kb_settings, store=store)
+    assert report.files_read >= 2 and not report.skipped, report.to_dict()
+    retriever = HybridRetriever(store, kb_settings.candidate_k, kb_settings.rrf_k)
+    retriever.refresh(force=True)
+    return Assistant(kb_settings, store, retriever)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
