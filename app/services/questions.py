@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from app.components.text import terms
 
 _FOLLOW_UP_START = re.compile(
-    r"^\s*(and|but|also|so|then|or|plus|what about|how about|what if|if so|if not|in that case|"
-    r"same for|why|how long|how much|is that|does that|what happens)\b",
+    r"^\s*(and|but|also|so|then|or|plus|what about|how about|what if|if so|if not|"
+    r"in that case|same for)\b",
     re.I,
 )
 _ANAPHORA = {
@@ -71,11 +71,14 @@ def clean_question(question: object, max_chars: int) -> CleanQuestion:
 
 
 def is_follow_up(question: str) -> bool:
-    words = [w.lower() for w in _WORDS.findall(question)]
+    """Starts like a continuation, has a single content word, or leans on a pronoun while
+    naming too little to be searched alone ("what about them?", "is that enforced?")."""
+    words = {w.lower() for w in _WORDS.findall(question)}
+    content = terms(question)
     return bool(
         _FOLLOW_UP_START.match(question)
-        or len(terms(question)) <= 2
-        or any(w in _ANAPHORA for w in words)
+        or len(content) <= 1
+        or (words & _ANAPHORA and len(content) <= 3)
     )
 
 

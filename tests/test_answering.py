@@ -1,0 +1,173 @@
+"""Hybrid retrieval and grounded extractive answers on the shipped knowledge base."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.components.text import split_sentences
+from tests.conftest import KNOWLEDGE
+
+RANKING_CASES = [
+    (
+        "How long does a seller have to respond to a buyer's refund request?",
+        "disputes-and-refunds.md",
+        "Response deadline",
+    ),
+    (
+        "How many days does the buyer have to send a returned item back?",
+        "disputes-and-refunds.md",
+        "Returns",
+    ),
+    (
+        "What evidence can I use in a counter-notice against an IP complaint?",
+        "intellectual-property.md",
+        "Counter-notices",
+    ),
+    (
+        "How many serious infringements before the account is closed?",
+        "intellectual-property.md",
+        "Points, strikes and how long they last",
+    ),
+    (
+        "Which trademarks are restricted and cannot be sold?",
+        "intellectual-property.md",
+        "Restricted trademarks",
+    ),
+    (
+        "When is a buyer allowed to open a dispute after shipment?",
+        "disputes-and-refunds.md",
+        "When a buyer can open a dispute",
+    ),
+]
+
+
+@pytest.mark.parametrize(("question", "source", "section"), RANKING_CASES)
+def test_hybrid_retrieval_ranks_the_right_passage_first(assistant, question, source, section):
+    answer = assistant.ask(question)
+    top = answer.passages[0]
+    assert (top.source, top.section.split(" > ")[0]) == (source, section.split(" > ")[0])
+    assert not answer.refused
+
+
+def test_response_deadline_answer_states_the_figure_and_the_conflict(assistant):
+    answer = assistant.ask("How long does a seller have to respond to a buyer's refund request?")
+    assert re.search(r"\b5 days\b", answer.text)
+    assert answer.citations[0].source == "disputes-and-refunds.md"
+    assert "15 days" in answer.text  # the older, conflicting figure is shown...
+    assert "uncertain" in answer.text.lower()  # ...with the caveat
+
+
+def _source_text(source: str) -> str:
+    return (KNOWLEDGE / source).read_text(encoding="utf-8")
+
+
+QUESTIONS = [q for q, _, _ in RANKING_CASES] + [
+    "what happens if I never answer a dispute",
+    "Can I sell goods under a trademark that is just a picture?",
+]
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_every_citation_is_verbatim_in_its_source(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.citations
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    assert markers == {c.n for c in answer.citations}
+    for citation in answer.citations:
+        assert citation.quote in _source_text(citation.source)
+        passage = next(p for p in [assistant.retriever.passage(citation.passage_id)] if p)
+        assert citation.quote in passage.text
+        assert citation.url.startswith("http")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the capital of France?",
+        "Give me a recipe for chocolate cake",
+        "Who won the football world cup in 2018?",
+    ],
+)
+def test_out_of_scope_questions_are_refused_with_closest_matches(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.refused
+    assert not answer.citations
+    assert "does not cover" in answer.text
+    assert answer.passages  # the closest matches are still shown
+
+
+def test_follow_up_uses_the_conversation(assistant):
+    history = [
+        {"role": "user", "content": "How many days do I have to respond to a refund request?"},
+        {"role": "assistant", "content": "A seller has 5 days..."},
+    ]
+    follow_up = assistant.ask("and if I miss it?", history=history)
+    alone = assistant.ask("and if I miss it?")
+    assert "refund request" in follow_up.standalone_question
+    assert not follow_up.refused
+    assert follow_up.passages[0].source == "disputes-and-refunds.md"
+    assert re.search(r"automatically|refund", follow_up.text)
+    assert alone.standalone_question == "and if I miss it?"
+
+
+def test_standalone_question_ignores_history(assistant):
+    history = [{"role": "user", "content": "How do disputes work?"}]
+    answer = assistant.ask("Which trademarks are restricted on AliExpress?", history=history)
+    assert answer.standalone_question == "Which trademarks are restricted on AliExpress?"
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t ", None])
+def test_empty_question_gets_a_clear_message(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.refused and answer.error
+    assert "Please type a question" in answer.text
+
+
+def test_long_question_is_cut_with_a_note(assistant):
+    question = "How long do I have to respond to a dispute? " + "Please explain in detail. " * 200
+    answer = assistant.ask(question)
+    assert len(answer.question) <= assistant.settings.max_question_chars
+    assert any("first 2,000 characters" in note for note in answer.notes)
+    assert not answer.error
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "😀😀😀",
+        "¿Cuántos días tengo para responder a una disputa?",
+        "纠纷需要几天内回复？",
+        "'; DROP TABLE chunks; --",
+        "[1] [2] <script>alert(1)</script>",
+    ],
+)
+def test_any_language_or_symbols_never_crash(assistant, question):
+    answer = assistant.ask(question)
+    assert isinstance(answer.text, str) and answer.text
+
+
+def test_sentences_are_split_inside_lines_only():
+    text = "# Title > Section\n- First rule, e.g. this one. Second rule here.\nThird line text.\n"
+    got = [s.text for s in split_sentences(text)]
+    assert got == ["First rule, e.g. this one.", "Second rule here.", "Third line text."]
+    for sentence in split_sentences(text):
+        assert text[sentence.start : sentence.start + len(sentence.text)] == sentence.text
+
+
+@pytest.mark.parametrize(
+    ("question", "follow_up"),
+    [
+        ("and if I miss it?", True),
+        ("what about returns?", True),
+        ("is that enforced?", True),
+        ("How long does a seller have to respond to a dispute?", False),
+        ("What happens if a buyer opens a dispute for a parcel held by customs?", False),
+        ("Which trademarks are restricted?", False),
+    ],
+)
+def test_follow_up_detection(question, follow_up):
+    from app.services.questions import is_follow_up
+
+    assert is_follow_up(question) is follow_up
