@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(32, ge=1, le=512)
 
     # Ingestion.
-    chunk_size: int = Field(1100, ge=200, le=8000, description="characters, ~250 tokens")
+    chunk_size: int = Field(950, ge=200, le=8000, description="characters; MiniLM reads 256 tokens")
     chunk_overlap: int = Field(150, ge=0, le=2000)
     max_file_mb: float = Field(20.0, gt=0)
 
