@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import statistics
@@ -51,12 +52,29 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def bench_ingest(embeddings, copies: int) -> dict[str, float]:
-    """Ingest `copies` copies of knowledge/ into a fresh store (model already loaded)."""
+def _variant(text: str, i: int, flatten: bool) -> str:
+    """Copy i of a document: every sentence differs between copies, so no cache can flatter
+    the figure; `flatten` drops headings so chunks fill up to the size limit."""
+    text = re.sub(r"\.(\s)", rf" v{i}.\1", text)
+    if flatten:
+        body = re.sub(r"\A---.*?---\n", "", text, flags=re.S)
+        text = " ".join(
+            line.strip() for line in body.splitlines() if line.strip() and not line.startswith("#")
+        )
+    return text
+
+
+def bench_ingest(embeddings, copies: int, flatten: bool) -> dict[str, float]:
+    """Ingest `copies` variants of knowledge/ into a fresh store (model already loaded)."""
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         for i in range(copies):
-            shutil.copytree(REPO / "knowledge", base / "kb" / f"copy{i}")
+            for source in (REPO / "knowledge").glob("*.md"):
+                target = base / "kb" / f"copy{i}" / source.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(
+                    _variant(source.read_text(encoding="utf-8"), i, flatten), encoding="utf-8"
+                )
         settings = Settings(_env_file=None, knowledge_dir=base / "kb", data_dir=base / "data")
         store = open_store(settings, embeddings, model_fingerprint(settings.model_path))
         report = run_ingest(settings, store=store)
@@ -125,7 +143,7 @@ def bench_cli_memory() -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--copies", type=int, default=8, help="copies of knowledge/ to ingest")
+    parser.add_argument("--copies", type=int, default=3, help="copies of knowledge/ to ingest")
     parser.add_argument("--rounds", type=int, default=10, help="passes over the question list")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -140,7 +158,8 @@ def main() -> None:
         ),
         "date": time.strftime("%Y-%m-%d"),
         "model_load_s": model_load,
-        "ingest": bench_ingest(embeddings, args.copies),
+        "ingest": bench_ingest(embeddings, args.copies, flatten=False),
+        "ingest_full_chunks": bench_ingest(embeddings, args.copies, flatten=True),
         "ask": bench_ask(embeddings, args.rounds),
         "cli": memory,
     }
@@ -148,12 +167,19 @@ def main() -> None:
         print(json.dumps(results, indent=2))
         return
     ing, ask, cli = results["ingest"], results["ask"], results["cli"]
+    full = results["ingest_full_chunks"]
     rows = [
         (
-            "ingest throughput",
+            "ingest, full-size chunks",
+            f"{full['chunks_per_s']:.1f} chunks/s "
+            f"({full['chunks']} chunks, {full['mean_tokens_per_chunk']:.0f} tokens avg)",
+            ">= 10",
+        ),
+        (
+            "ingest, knowledge/ as is",
             f"{ing['chunks_per_s']:.1f} chunks/s "
             f"({ing['chunks']} chunks, {ing['mean_tokens_per_chunk']:.0f} tokens avg)",
-            ">= 10",
+            "",
         ),
         (
             "no-op re-ingest",
