@@ -29,7 +29,7 @@ cli = typer.Typer(
     pretty_exceptions_enable=False,
     help="Offline compliance assistant for AliExpress sellers: cited answers from your rulebook.",
 )
-console = Console(soft_wrap=True)
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 errors = Console(stderr=True, soft_wrap=True)
 EXPECTED = (StoreUnavailableError, ModelMismatchError, ModelNotFoundError)
 
@@ -151,6 +151,106 @@ def _print_answer(answer) -> None:
         console.print("[bold]Closest matches:[/]")
         for p in answer.passages[:3]:
             console.print(f" - {escape(p.title)} > {escape(p.section)}  [dim]{escape(p.source)}[/]")
+
+
+@cli.command("eval")
+def evaluate_cmd(
+    questions: Annotated[Path, typer.Option(help="Question set (YAML)")] = Path(
+        "eval/questions.yaml"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    min_recall5: Annotated[float, typer.Option(help="Exit 1 if recall@5 is lower")] = 0.0,
+    min_citation_validity: Annotated[
+        float, typer.Option(help="Exit 1 if citation validity is lower")
+    ] = 0.0,
+) -> None:
+    """Score answers on a question set: recall, MRR, key facts, refusals, citation validity."""
+    from app.services.answering import Assistant
+    from app.services.evaluation import QuestionSetError, document_reader, evaluate, load_questions
+
+    try:
+        items = load_questions(questions)
+        assistant = Assistant.from_settings()
+    except QuestionSetError as exc:
+        raise _fail(str(exc)) from None
+    except EXPECTED as exc:
+        raise _fail(str(exc)) from None
+    with Progress(
+        TextColumn("[bold blue]Evaluating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=errors,
+        transient=True,
+        disable=as_json,
+    ) as progress:
+        task = progress.add_task("", total=len(items))
+        report = evaluate(
+            assistant,
+            items,
+            document_reader(assistant),
+            progress=lambda done, _total: progress.update(task, completed=done),
+        )
+    if as_json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_eval(report)
+    overall = report.overall
+    gates = [
+        ("recall@5", overall.recall_at_5, min_recall5),
+        (
+            "citation validity",
+            overall.citation_validity or 0.0 if overall.citation_validity is not None else 1.0,
+            min_citation_validity,
+        ),
+    ]
+    broken = [f"{name} {value:.3f} < {floor:.3f}" for name, value, floor in gates if value < floor]
+    if broken:
+        raise _fail("Evaluation below the required level: " + "; ".join(broken), code=1)
+
+
+def _print_eval(report) -> None:
+    def fmt(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    table = Table(title="Evaluation")
+    for column in (
+        "category",
+        "n",
+        "R@1",
+        "R@3",
+        "R@5",
+        "MRR@10",
+        "facts",
+        "all facts",
+        "refusal P",
+        "refusal R",
+        "citations",
+    ):
+        table.add_column(column, justify="right" if column != "category" else "left")
+    rows = [*report.by_category.items(), ("overall", report.overall)]
+    for name, s in rows:
+        table.add_row(
+            name,
+            str(s.questions),
+            fmt(s.recall_at_1),
+            fmt(s.recall_at_3),
+            fmt(s.recall_at_5),
+            fmt(s.mrr_at_10),
+            fmt(s.key_fact_accuracy),
+            fmt(s.answers_fully_correct),
+            fmt(s.refusal_precision),
+            fmt(s.refusal_recall),
+            fmt(s.citation_validity),
+            style="bold" if name == "overall" else None,
+        )
+    console.print(table)
+    if report.failures:
+        console.print(f"[bold]Failures ({len(report.failures)}):[/]")
+        for item in report.failures:
+            console.print(
+                f"  {item.id} [{item.category}] {escape(item.question[:70])}: "
+                f"{escape('; '.join(item.problems))}"
+            )
 
 
 def main() -> None:

@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     retrieval_k: int = Field(5, ge=1, le=50)
     candidate_k: int = Field(20, ge=1, le=200)
     rrf_k: int = Field(60, ge=1)
-    refusal_threshold: float = Field(0.40, ge=0.0, le=1.0)
+    refusal_threshold: float = Field(0.54, ge=-1.0, le=2.0)
     answer_mode: Literal["extractive"] = "extractive"
     answer_sentences: int = Field(4, ge=1, le=12)
     max_question_chars: int = Field(2000, ge=50)

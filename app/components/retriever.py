@@ -15,6 +15,7 @@ from typing import Any
 import bm25s
 import numpy as np
 
+from app.components.spelling import Speller, english_lexicon
 from app.components.store import Store
 from app.components.text import terms
 
@@ -90,6 +91,7 @@ class HybridRetriever:
         self._chunks: dict[str, Passage] = {}
         self._bm25: bm25s.BM25 | None = None
         self._df: Counter[str] = Counter()
+        self.speller = Speller([])
 
     @property
     def size(self) -> int:
@@ -111,7 +113,12 @@ class HybridRetriever:
                 bm25 = bm25s.BM25()
                 bm25.index(corpus, show_progress=False)
             df: Counter[str] = Counter(t for tokens in corpus for t in set(tokens))
+            speller = Speller(
+                [lexical_text(d, m) for d, m in zip(docs, metas, strict=True)],
+                english_lexicon(self.store.settings.model_path),
+            )
             self._ids, self._chunks, self._bm25, self._df = ids, chunks, bm25, df
+            self.speller = speller
             self._version = version
 
     def document_frequency(self, term: str) -> int:

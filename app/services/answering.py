@@ -20,6 +20,7 @@ from app.components.embeddings import load_embeddings, model_fingerprint, senten
 from app.components.retriever import HybridRetriever, Passage
 from app.components.store import Store, open_store
 from app.components.text import Sentence, split_sentences, terms
+from app.services.policy import declined
 from app.services.questions import clean_question, condense
 from app.settings import Settings, get_settings
 
@@ -29,6 +30,7 @@ UNCERTAIN_NOTE = (
 )
 _URL = re.compile(r"https?://[^\s)>\]]+")
 _SOURCE_LINE = re.compile(r"^Sources?:", re.I)
+_SOURCE_TAIL = re.compile(r"\s*Sources?:.*$", re.I)
 REFUSAL_TEXT = (
     "The knowledge base does not cover this question well enough to answer it, so I won't "
     "guess. The closest passages are listed below; the official AliExpress seller rules or "
@@ -111,13 +113,39 @@ class Assistant:
         cleaned = clean_question(question, self.settings.max_question_chars)
         if cleaned.error:
             return Answer(str(question or ""), cleaned.error, refused=True, error=cleaned.error)
-        standalone = condense(cleaned.text, history)
+        decline = declined(cleaned.text)
+        if decline:
+            return Answer(
+                cleaned.text,
+                decline,
+                refused=True,
+                notes=cleaned.notes,
+                standalone_question=cleaned.text,
+            )
         with self._lock:  # the model and caches are shared by Streamlit's threads
+            self.retriever.refresh()
+            standalone = self._standalone(cleaned.text, history)
             return self._answer(cleaned.text, standalone, cleaned.notes)
 
+    def retrieve(
+        self, question: str, history: Sequence[dict] | None = None, k: int | None = None
+    ) -> list[Passage]:
+        """Ranked passages for a question, exactly as answering sees them."""
+        with self._lock:
+            self.retriever.refresh()
+            standalone = self._standalone(question.strip(), history)
+            return self._search(standalone, k or self.settings.retrieval_k)[0]
+
     # -- internals ----------------------------------------------------------------------------
+    def _standalone(self, question: str, history: Sequence[dict] | None) -> str:
+        """The search query: follow-ups joined to what they follow, typos fixed."""
+        return self.retriever.speller.correct(condense(question, history))
+
+    def _search(self, standalone: str, k: int) -> tuple[list[Passage], list[float]]:
+        query_vector = self.embeddings.embed_query(standalone)
+        return self.retriever.search(standalone, query_vector, k=k), query_vector
+
     def _answer(self, question: str, standalone: str, notes: list[str]) -> Answer:
-        self.retriever.refresh()
         if self.retriever.size == 0:
             message = (
                 "The knowledge base is empty. Run `compliance ingest` (or open the app, "
@@ -131,12 +159,11 @@ class Assistant:
                 standalone_question=standalone,
                 error="empty_index",
             )
-        query_vector = self.embeddings.embed_query(standalone)
         k = self.settings.retrieval_k
-        candidates = self.retriever.search(standalone, query_vector, k=max(k, 8))
+        candidates, query_vector = self._search(standalone, max(k, 8))
         passages = candidates[:k]
-        confidence = max((p.dense for p in candidates[:3]), default=0.0)
-        if confidence < self.settings.refusal_threshold:
+        scored, evidence = self._score_sentences(standalone, query_vector, candidates[:4])
+        if not scored or evidence < self.settings.refusal_threshold:
             return Answer(
                 question,
                 REFUSAL_TEXT,
@@ -144,10 +171,9 @@ class Assistant:
                 passages=passages,
                 notes=notes,
                 standalone_question=standalone,
-                confidence=confidence,
+                confidence=evidence,
             )
-        chosen = self._choose_sentences(standalone, query_vector, candidates[:4])
-        text, citations = _compose(chosen)
+        text, citations = _compose(self._choose(scored))
         if any(c.uncertain for c in citations):
             notes = [*notes, UNCERTAIN_NOTE]
             text = f"{text}\n\n{UNCERTAIN_NOTE}"
@@ -159,12 +185,20 @@ class Assistant:
             passages=passages,
             notes=notes,
             standalone_question=standalone,
-            confidence=confidence,
+            confidence=evidence,
         )
 
-    def _choose_sentences(
+    def _score_sentences(
         self, query: str, query_vector: list[float], passages: list[Passage]
-    ) -> list[_Scored]:
+    ) -> tuple[list[_Scored], float]:
+        """Score every sentence of the top passages, and how well the evidence as a whole
+        answers the question.
+
+        The evidence score (tuned on eval/questions.yaml) is the best sentence's similarity to
+        the question, plus how much of the question's weighted terms the best sentence and the
+        best passage contain, minus the weight of question terms the corpus never uses at all
+        ("commission", another platform's name): topical closeness alone is not an answer.
+        """
         pool = [
             (rank, p, s)
             for rank, p in enumerate(passages)
@@ -172,27 +206,43 @@ class Assistant:
             if not _SOURCE_LINE.match(s.text)
         ]
         if not pool:
-            return []
-        vectors = self._sentence_vectors([s.text for _, _, s in pool])
-        q = np.asarray(query_vector, dtype=np.float32)
-        semantic = vectors @ q
+            return [], 0.0
+        semantic = self._sentence_vectors([s.text for _, _, s in pool]) @ np.asarray(
+            query_vector, dtype=np.float32
+        )
         weights = {t: self._idf(t) for t in set(terms(query))}
         total = sum(weights.values()) or 1.0
-        scored: list[_Scored] = []
-        headings = {p.id: set(terms(f"{p.title} {p.section}")) for p in passages}
-        for (rank, passage, sentence), sem in zip(pool, semantic, strict=True):
-            present = set(terms(sentence.text))
-            heading = headings[passage.id]
-            lexical = (
+
+        def share(present: set[str], heading: set[str] = frozenset()) -> float:
+            return (
                 sum(
                     w if t in present else 0.5 * w if t in heading else 0.0
                     for t, w in weights.items()
                 )
                 / total
             )
+
+        headings = {p.id: set(terms(f"{p.title} {p.section}")) for p in passages}
+        scored: list[_Scored] = []
+        best_sentence_terms = 0.0
+        for (rank, passage, sentence), sem in zip(pool, semantic, strict=True):
+            present = set(terms(sentence.text))
+            best_sentence_terms = max(best_sentence_terms, share(present))
+            lexical = share(present, headings[passage.id])
             score = 0.45 * float(sem) + 0.30 * lexical + 0.25 * passage.dense
             scored.append(_Scored(sentence, rank, passage, score, float(sem)))
         scored.sort(key=lambda s: -s.score)
+        passage_terms = max(share(set(terms(p.text)) | headings[p.id]) for p in passages[:3])
+        unknown = (
+            sum(w for t, w in weights.items() if self.retriever.document_frequency(t) == 0) / total
+        )
+        evidence = (
+            float(semantic.max()) + 0.2 * best_sentence_terms + 0.2 * passage_terms - 0.3 * unknown
+        )
+        return scored, evidence
+
+    def _choose(self, scored: list[_Scored]) -> list[_Scored]:
+        """The best sentences (close to the top score, no near-duplicates), in reading order."""
         best = scored[0].score
         picked: list[_Scored] = []
         for cand in scored:
@@ -203,7 +253,7 @@ class Assistant:
             if any(_near_duplicate(cand.sentence.text, p.sentence.text) for p in picked):
                 continue
             picked.append(cand)
-        picked = _with_list_items(picked, scored, self.settings.answer_sentences + 3)
+        picked = _with_continuations(picked, scored, self.settings.answer_sentences + 4)
         picked.sort(key=lambda s: (s.passage_rank, s.sentence.start))
         return picked
 
@@ -225,26 +275,49 @@ def _near_duplicate(a: str, b: str) -> bool:
     return bool(ta and tb) and len(ta & tb) / len(ta | tb) > 0.8
 
 
-def _with_list_items(picked: list[_Scored], scored: list[_Scored], limit: int) -> list[_Scored]:
-    """A picked sentence that introduces a list ("...include:") brings the list items with it."""
+_REFERS_BACK = re.compile(
+    r"^(This|That|These|Those|It|They|Such|Both|Either|In that case|The same|Each|Its|Their)\b"
+)
+
+
+def _with_continuations(picked: list[_Scored], scored: list[_Scored], limit: int) -> list[_Scored]:
+    """A picked sentence brings what completes it: the bullet list it introduces (a sentence
+    ending in ":" or followed by bullet lines), or a next sentence that refers back to it."""
     out = list(picked)
     for cand in picked:
-        if not cand.sentence.text.endswith(":"):
-            continue
+        text = cand.passage.text
+        end = cand.sentence.start + len(cand.sentence.text)
+        line_end = text.find("\n", end)
+        rest_of_line = text[end : line_end if line_end >= 0 else len(text)]
         following = sorted(
-            (
-                s
-                for s in scored
-                if s.passage.id == cand.passage.id and s.sentence.start > cand.sentence.start
-            ),
+            (s for s in scored if s.passage.id == cand.passage.id and s.sentence.start >= end),
             key=lambda s: s.sentence.start,
         )
-        for item in following[:4]:
+        if not following:
+            continue
+        introduces_list = cand.sentence.text.endswith(":") or (
+            not _SOURCE_TAIL.sub("", rest_of_line).strip()
+            and _is_bullet(text, following[0].sentence.start)
+        )
+        if introduces_list:
+            items = [s for s in following if _is_bullet(text, s.sentence.start)][:6]
+        elif (
+            _REFERS_BACK.match(following[0].sentence.text) and following[0].sentence.start - end < 3
+        ):
+            items = following[:1]
+        else:
+            items = []
+        for item in items:
             if len(out) >= limit:
                 break
             if item not in out:
                 out.append(item)
     return out
+
+
+def _is_bullet(text: str, start: int) -> bool:
+    line_start = text.rfind("\n", 0, start) + 1
+    return text[line_start:start].lstrip().startswith(("- ", "* ", "+ "))
 
 
 def _compose(chosen: list[_Scored]) -> tuple[str, list[Citation]]:

@@ -1,0 +1,46 @@
+"""Requests the assistant declines whatever the knowledge base says: help with evading the
+platform's rules or checks, and attempts to override its instructions or extract secrets.
+
+A compliance tool that quoted the fake-order rules back to "how do I fake orders without getting
+caught?" would look like it was helping, so these get a plain refusal instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+_INJECTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules|prompt|guidelines|"
+    r"everything)\b|\bsystem prompt\b|\bapi[ -]?keys?\b|\bpretend (you are|to be)\b|\bjailbreak",
+    re.I,
+)
+_EVASION = re.compile(
+    r"without (getting|being) (caught|noticed|detected)"
+    r"|without (the )?(platform|aliexpress|anyone|them|customs) (noticing|knowing|finding out)"
+    r"|\b(get around|bypass|circumvent|evade|dodge|fool|trick|game)\b.{0,40}"
+    r"\b(rules?|checks?|detection|system|platform|algorithm|reviews?|deadlines?|filters?|limits?|customs)\b"
+    r"|\b(avoid|escape) (detection|being detected|the checks)\b"
+    r"|\bhide\b.{0,60}\b(miss|misses|detect|detection|checks?|notice)\b"
+    r"|\bundetect",
+    re.I,
+)
+
+DECLINE_EVASION = (
+    "I can't help with getting around AliExpress rules or its checks. I can explain what a rule "
+    'requires and how to stay compliant, for example: "What counts as a fake order?" or '
+    '"How do I sell branded goods legitimately?"'
+)
+DECLINE_INJECTION = (
+    "I only answer questions about platform rules from the knowledge base, and I don't change "
+    "those instructions or reveal configuration or keys. Ask me about a rule, a deadline or a "
+    "penalty."
+)
+
+
+def declined(question: str) -> str | None:
+    """The refusal text when a request must be declined, else None."""
+    if _INJECTION.search(question):
+        return DECLINE_INJECTION
+    if _EVASION.search(question):
+        return DECLINE_EVASION
+    return None
