@@ -29,11 +29,15 @@ test: install
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose" >&2; exit 1; fi; \
 	exit $$rc
 
+eval: install
+	$(BIN)/compliance ingest > /dev/null
+	$(BIN)/compliance eval --min-recall5 0.9 --min-citation-validity 1.0
+
 lint: install
 	$(BIN)/ruff check .
 
 bench: install
-	$(BIN)/python bench/bench.py
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf .data test-artifacts .pytest_cache

@@ -73,3 +73,30 @@ def test_unreachable_chroma_server_is_one_clear_line(cli_env):
     assert result.returncode == 2
     assert "Cannot open the Chroma server at 127.0.0.1:9" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_eval_gate_fails_the_build_below_the_floor(cli_env, tmp_path):
+    questions = tmp_path / "q.yaml"
+    questions.write_text(
+        "- id: x\n  category: direct\n"
+        "  question: How many days does a seller have to accept or reject a refund request?\n"
+        "  expect: {source: disputes-and-refunds.md, facts: ['5 days']}\n"
+    )
+    passing = run(
+        [
+            "eval",
+            "--questions",
+            str(questions),
+            "--min-recall5",
+            "0.9",
+            "--min-citation-validity",
+            "1.0",
+        ],
+        cli_env,
+    )
+    assert passing.returncode == 0, passing.stderr
+    assert "overall" in passing.stdout
+    failing = run(["eval", "--questions", str(questions), "--min-recall5", "1.5"], cli_env)
+    assert failing.returncode == 1 and "recall@5 1.000 < 1.500" in failing.stderr
+    missing = run(["eval", "--questions", str(tmp_path / "nope.yaml")], cli_env)
+    assert missing.returncode == 2 and "Cannot read" in missing.stderr

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from app.services.answering import Answer, Assistant
 
@@ -43,6 +50,11 @@ class EvalItem(BaseModel):
     question: str
     history: list[dict[str, str]] = Field(default_factory=list)
     expect: Expectation
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _numbers_are_ids_too(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class QuestionSetError(ValueError):
