@@ -85,3 +85,28 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def start_server(command: list[str], health_url: str, log: Path, timeout: float = 120, **popen):
+    """Start a server process and wait until its health URL answers; fail with its log."""
+    import subprocess
+    import time
+    import urllib.request
+
+    proc = subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT, **popen)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(health_url, timeout=1)
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(f"{command[0]} exited early:\n{log.read_text()}")
+            time.sleep(0.2)
+    proc.kill()
+    pytest.fail(f"{command[0]} did not answer within {timeout:.0f} s:\n{log.read_text()}")
+
+
+def stop_server(proc) -> None:
+    proc.terminate()
+    proc.wait(timeout=20)

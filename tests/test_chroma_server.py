@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -14,15 +11,14 @@ import pytest
 from app.components.retriever import HybridRetriever
 from app.services.answering import Assistant
 from ingest.pipeline import run_ingest
-from tests.conftest import KNOWLEDGE, free_port, make_settings
+from tests.conftest import KNOWLEDGE, free_port, make_settings, start_server, stop_server
 
 
 @pytest.fixture
 def chroma_server(tmp_path):
     binary = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
     port = free_port()
-    log = (tmp_path / "chroma.log").open("w")
-    proc = subprocess.Popen(
+    proc = start_server(
         [
             binary,
             "run",
@@ -33,24 +29,12 @@ def chroma_server(tmp_path):
             "--port",
             str(port),
         ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        f"http://127.0.0.1:{port}/api/v2/heartbeat",
+        tmp_path / "chroma.log",
+        timeout=60,
     )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"chroma run exited: {(tmp_path / 'chroma.log').read_text()}")
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("chroma run did not answer within 60 s")
     yield port
-    proc.terminate()
-    proc.wait(timeout=20)
+    stop_server(proc)
 
 
 @pytest.mark.server

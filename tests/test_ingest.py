@@ -8,7 +8,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -176,39 +175,27 @@ def test_killed_ingest_then_rerun_leaves_exactly_the_right_chunks(tmp_path, stor
     assert sorted(got["documents"]) == sorted(want["documents"])
 
 
-def test_cli_ingest_exit_codes(tmp_path):
-    empty = make_settings(tmp_path / "empty")
-    result = subprocess.run(
-        [sys.executable, "-m", "ingest", "--json"],
+def _ingest_cli(settings, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ingest", *args],
         cwd=REPO,
-        env=_env(empty),
+        env=_env(settings),
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def test_cli_ingest_exit_codes(tmp_path):
+    result = _ingest_cli(make_settings(tmp_path / "empty"), "--json")
     assert result.returncode == 1 and "no documents found" in result.stderr
     assert "Traceback" not in result.stderr
 
     bad = make_settings(tmp_path / "bad")
     (bad.knowledge_dir / "broken.pdf").write_bytes(b"%PDF garbage")
-    result = subprocess.run(
-        [sys.executable, "-m", "ingest"],
-        cwd=REPO,
-        env=_env(bad),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = _ingest_cli(bad)
     assert result.returncode == 1 and "no file could be ingested" in result.stderr
     assert "broken.pdf" in result.stdout and "corrupt" in result.stdout
 
-    missing = Path(tmp_path / "nope")
-    result = subprocess.run(
-        [sys.executable, "-m", "ingest", str(missing)],
-        cwd=REPO,
-        env=_env(bad),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = _ingest_cli(bad, str(tmp_path / "nope"))
     assert result.returncode == 1 and "no such file or folder" in result.stdout

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import KNOWLEDGE, REPO, free_port
+from tests.conftest import KNOWLEDGE, REPO, free_port, start_server, stop_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts"
@@ -38,9 +36,9 @@ def app_url(tmp_path_factory):
         "DATA_DIR": str(base / "data"),
         "CHROMA_HOST": "",
     }
-    log = (base / "streamlit.log").open("w")
     started = time.perf_counter()
-    proc = subprocess.Popen(
+    url = f"http://127.0.0.1:{port}"
+    proc = start_server(
         [
             sys.executable,
             "-m",
@@ -54,28 +52,14 @@ def app_url(tmp_path_factory):
             "--server.headless",
             "true",
         ],
+        f"{url}/_stcore/health",
+        base / "streamlit.log",
         cwd=REPO,
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail((base / "streamlit.log").read_text())
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start within 120 s")
     print(f"streamlit healthy after {time.perf_counter() - started:.1f} s")
     yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    stop_server(proc)
 
 
 @pytest.fixture(scope="session")
