@@ -139,6 +139,9 @@ def _print_answer(answer) -> None:
     console.print(
         Panel(escape(answer.text), title=escape(answer.question[:80]), border_style=style)
     )
+    for note in answer.notes:
+        if note not in answer.text:
+            console.print(f"[dim]{escape(note)}[/]")
     if answer.citations:
         for c in answer.citations:
             where = " > ".join(x for x in (c.title, c.section) if x)

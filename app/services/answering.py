@@ -20,7 +20,7 @@ from app.components.embeddings import load_embeddings, model_fingerprint, senten
 from app.components.retriever import HybridRetriever, Passage
 from app.components.store import Store, open_store
 from app.components.text import Sentence, split_sentences, terms
-from app.services.policy import declined
+from app.services.policy import LEGAL_NOTE, declined, legal_exposure
 from app.services.questions import clean_question, condense
 from app.settings import Settings, get_settings
 
@@ -49,6 +49,7 @@ class Citation:
     quote: str
     uncertain: bool
     passage_id: str
+    reliability: str = ""
 
 
 @dataclass
@@ -177,6 +178,8 @@ class Assistant:
         if any(c.uncertain for c in citations):
             notes = [*notes, UNCERTAIN_NOTE]
             text = f"{text}\n\n{UNCERTAIN_NOTE}"
+        if legal_exposure(question):
+            notes = [*notes, LEGAL_NOTE]
         return Answer(
             question,
             text,
@@ -347,6 +350,7 @@ def _compose(chosen: list[_Scored]) -> tuple[str, list[Citation]]:
                     quote=sentence.text,
                     uncertain=passage.uncertain,
                     passage_id=passage.id,
+                    reliability=str(passage.metadata.get("reliability", "")),
                 )
             )
         parts.append(f"{sentence.text} [{citations[-1].n}]")

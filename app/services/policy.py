@@ -44,3 +44,21 @@ def declined(question: str) -> str | None:
     if _EVASION.search(question):
         return DECLINE_EVASION
     return None
+
+
+_LEGAL = re.compile(
+    r"\b(seiz\w*|detain\w*|lawsuits?|sued?|suing|courts?|lawyers?|attorneys?|legal|"
+    r"litigation|counterfeit\w*|fakes?|customs|cbp|criminal|police|cease and desist|"
+    r"infringement claims?|rights? holders?)\b",
+    re.I,
+)
+
+LEGAL_NOTE = (
+    "Not legal advice: this is general information from platform rules and public sources. "
+    "For seizures, lawsuits or counterfeit claims, consult a lawyer."
+)
+
+
+def legal_exposure(question: str) -> bool:
+    """Questions where a seller may face legal consequences beyond platform penalties."""
+    return bool(_LEGAL.search(question))

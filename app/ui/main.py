@@ -6,10 +6,23 @@ import streamlit as st
 
 st.set_page_config(page_title="Seller compliance assistant", page_icon="🛡️", layout="wide")
 
-pages = Path(__file__).parent / "pages"
+PAGES = Path(__file__).parent / "pages"
 navigation = st.navigation(
-    [
-        st.Page(pages / "ask.py", title="Ask", icon=":material/chat:", default=True),
-    ]
+    {
+        "Assistant": [
+            st.Page(PAGES / "ask.py", title="Ask", icon=":material/chat:", default=True),
+            st.Page(PAGES / "inspection.py", title="Self-inspection", icon=":material/checklist:"),
+            st.Page(PAGES / "draft.py", title="Draft a message", icon=":material/edit_note:"),
+        ],
+        "Library": [
+            st.Page(PAGES / "knowledge.py", title="Knowledge base", icon=":material/menu_book:"),
+            st.Page(PAGES / "history.py", title="History", icon=":material/history:"),
+        ],
+    }
 )
+with st.sidebar:
+    st.caption(
+        "Offline assistant for AliExpress sellers. Answers quote the indexed rulebook with "
+        "numbered sources. Not legal advice; check figures against the current seller rules."
+    )
 navigation.run()

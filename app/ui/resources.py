@@ -1,15 +1,20 @@
-"""Process-wide objects for the Streamlit pages, created once (`st.cache_resource`)."""
+"""Process-wide objects for the Streamlit pages, created once (`st.cache_resource`), and small
+rendering helpers shared by the pages."""
 
 from __future__ import annotations
 
 import re
+import threading
 
 import streamlit as st
 
+from app.components.database import Database
 from app.services.answering import Assistant
+from app.services.conversations import Conversations
+from app.services.knowledge import KnowledgeBase
 from app.settings import get_settings
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}()#+\-.!|>~<])")  # brackets kept for [n] markers
+_MD_SPECIAL = re.compile(r"([\\`*_{}()#+\-.!|>~<$])")  # brackets kept for [n] markers
 
 
 def md_escape(text: str) -> str:
@@ -22,23 +27,54 @@ def assistant() -> Assistant:
     return Assistant.from_settings(get_settings())
 
 
-def ensure_index(bot: Assistant) -> None:
-    """First run: index knowledge/ with visible progress instead of failing on an empty store."""
-    bot.retriever.refresh()
-    if bot.retriever.size:
+@st.cache_resource(show_spinner=False)
+def database() -> Database:
+    return Database(get_settings().data_dir / "app.sqlite")
+
+
+def conversations() -> Conversations:
+    return Conversations(database())
+
+
+def knowledge() -> KnowledgeBase:
+    return KnowledgeBase(assistant().store, database())
+
+
+@st.cache_resource(show_spinner=False)
+def _sync_state() -> dict[str, object]:
+    return {"done": False, "lock": threading.Lock()}
+
+
+def ensure_index() -> None:
+    """Once per process, bring the index up to date with knowledge/ (embeds nothing when
+    nothing changed); on a first run this is the initial indexing, shown with progress."""
+    state = _sync_state()
+    if state["done"]:
         return
-    from ingest.pipeline import run_ingest
-
-    with st.status("Indexing the knowledge base for the first time…", expanded=True) as status:
-        bar = st.progress(0.0)
-
-        def step(source: str, number: int, total: int) -> None:
-            bar.progress(number / max(total, 1), text=source)
-
-        report = run_ingest(bot.settings, progress=step, store=bot.store)
-        bot.retriever.refresh(force=True)
-        status.update(
-            label=f"Indexed {report.files_read} documents ({report.chunks_total} passages).",
-            state="complete",
-            expanded=False,
+    with state["lock"]:
+        if state["done"]:
+            return
+        bot = assistant()
+        bot.retriever.refresh()
+        first_run = bot.retriever.size == 0
+        label = (
+            "Indexing the knowledge base for the first time…"
+            if first_run
+            else "Checking the knowledge base for changes…"
         )
+        with st.status(label, expanded=first_run) as status:
+            bar = st.progress(0.0)
+
+            def step(source: str, number: int, total: int) -> None:
+                bar.progress(number / max(total, 1), text=source)
+
+            report = knowledge().ingest(progress=step)
+            bot.retriever.refresh(force=True)
+            changed = len(report.changed_sources)
+            status.update(
+                label=f"Knowledge base ready: {report.chunks_total} passages"
+                + (f", {changed} document(s) changed." if changed else ", no changes."),
+                state="complete",
+                expanded=False,
+            )
+        state["done"] = True

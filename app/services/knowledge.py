@@ -1,0 +1,147 @@
+"""The knowledge base as the app manages it: what is indexed, uploads, re-index, removal, and
+what the last ingest changed. Uploads go through the same ingestion as `compliance ingest`."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.components.database import Database
+from app.components.store import Store
+from ingest.loaders import SUPPORTED, SkipFile, load_file
+from ingest.pipeline import IngestReport, ProgressFn, remove_document, run_ingest, source_path
+
+UPLOAD_DIR = "uploads"
+
+
+class UploadRejected(ValueError):
+    """The uploaded file cannot be added; the message says why."""
+
+
+@dataclass
+class DocumentInfo:
+    source: str
+    title: str
+    topic: str
+    updated: str
+    chunks: int
+    urls: list[str]
+    uploaded: bool
+
+
+class KnowledgeBase:
+    def __init__(self, store: Store, database: Database) -> None:
+        self.store = store
+        self.settings = store.settings
+        self.db = database
+
+    def documents(self) -> list[DocumentInfo]:
+        metas = self.store.collection.get(include=["metadatas"])["metadatas"] or []
+        grouped: dict[str, list[dict]] = defaultdict(list)
+        for meta in metas:
+            if meta and meta.get("source"):
+                grouped[str(meta["source"])].append(meta)
+        docs = []
+        for source, chunks in grouped.items():
+            first = chunks[0]
+            docs.append(
+                DocumentInfo(
+                    source=source,
+                    title=str(first.get("title", source)),
+                    topic=str(first.get("topic", "")),
+                    updated=str(first.get("updated", "")),
+                    chunks=len(chunks),
+                    urls=str(first.get("urls", "")).split(),
+                    uploaded=source.startswith(f"{UPLOAD_DIR}/"),
+                )
+            )
+        return sorted(docs, key=lambda d: (d.uploaded, d.title.lower()))
+
+    def save_upload(self, name: str, data: bytes) -> Path:
+        """Check and store an uploaded file under knowledge/uploads/; never overwrite silently."""
+        safe = _safe_name(name)
+        suffix = Path(safe).suffix.lower()
+        if suffix not in SUPPORTED:
+            allowed = ", ".join(sorted(s.lstrip(".") for s in SUPPORTED))
+            raise UploadRejected(f"'{name}' is not a supported type. Upload one of: {allowed}.")
+        limit = int(self.settings.max_file_mb * 1_000_000)
+        if len(data) > limit:
+            raise UploadRejected(
+                f"'{name}' is {len(data) / 1e6:.1f} MB; "
+                f"the limit is {self.settings.max_file_mb:g} MB."
+            )
+        target_dir = self.settings.knowledge_dir / UPLOAD_DIR
+        target_dir.mkdir(parents=True, exist_ok=True)
+        staging = target_dir / f".incoming-{safe}"  # hidden: ingestion never picks it up
+        staging.write_bytes(data)
+        try:
+            load_file(staging, limit)
+        except SkipFile as why:
+            staging.unlink(missing_ok=True)
+            raise UploadRejected(f"'{name}' cannot be used: {why}.") from None
+        target = _free_path(target_dir / safe)
+        staging.rename(target)
+        return target
+
+    def ingest(
+        self,
+        paths: list[Path] | None = None,
+        progress: ProgressFn | None = None,
+        rebuild: bool = False,
+    ) -> IngestReport:
+        report = run_ingest(
+            self.settings, paths, progress=progress, store=self.store, rebuild=rebuild
+        )
+        self._record(report)
+        return report
+
+    def remove(self, source: str) -> int:
+        """Remove a document from the index; an uploaded file is deleted too (a file in
+        knowledge/ itself stays, so a re-index would bring it back: say so in the UI)."""
+        removed = remove_document(self.store, source)
+        path = source_path(source, self.settings)
+        if source.startswith(f"{UPLOAD_DIR}/") and path.is_file():
+            path.unlink()
+        report = IngestReport(deleted=removed, changed_sources={source: "removed"})
+        self._record(report)
+        return removed
+
+    def last_changes(self) -> dict[str, object] | None:
+        with self.db.connect() as db:
+            row = db.execute(
+                "SELECT finished_at, report_json FROM ingest_runs "
+                "WHERE json_array_length(json_extract(report_json, '$.changed')) > 0 "
+                "ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        if row is None:
+            return None
+        return {"finished_at": row["finished_at"], **json.loads(row["report_json"])}
+
+    def _record(self, report: IngestReport) -> None:
+        summary = {
+            "changed": [
+                {"source": s, "change": c} for s, c in sorted(report.changed_sources.items())
+            ],
+            "skipped": [{"source": s, "reason": r} for s, r in report.skipped],
+            "chunks": report.to_dict()["chunks"],
+        }
+        with self.db.connect() as db:
+            db.execute("INSERT INTO ingest_runs(report_json) VALUES (?)", (json.dumps(summary),))
+
+
+def _safe_name(name: str) -> str:
+    base = Path(name.replace("\\", "/")).name
+    cleaned = re.sub(r"[^\w.\- ]+", "_", base).strip(" .") or "upload"
+    return cleaned[:120]
+
+
+def _free_path(path: Path) -> Path:
+    """`rules.pdf`, then `rules (2).pdf`: an upload never replaces a file silently."""
+    candidate, n = path, 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem} ({n}){path.suffix}")
+        n += 1
+    return candidate

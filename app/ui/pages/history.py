@@ -1,0 +1,88 @@
+"""History page: reopen, rename, export or delete past conversations, and the feedback given
+on answers (where the knowledge base needs work)."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from app.services.conversations import UnknownConversation
+from app.ui.resources import conversations, md_escape
+
+st.title("History")
+store = conversations()
+items = store.list()
+
+if not items:
+    st.info("No conversations yet. Questions you ask on the Ask page are saved here.")
+else:
+    by_id = {c.id: c for c in items}
+    chosen = st.selectbox(
+        "Conversation",
+        list(by_id),
+        key="history-choice",
+        format_func=lambda cid: f"{by_id[cid].title}  ·  {by_id[cid].updated_at} UTC",
+    )
+    try:
+        conversation = store.get(chosen)
+    except UnknownConversation:
+        st.warning("That conversation was just deleted.")
+        st.stop()
+    questions = [m.content for m in conversation.messages if m.role == "user"]
+    st.caption(f"{len(questions)} question(s), started {conversation.created_at} UTC")
+    for question in questions[:5]:
+        st.markdown(f"- {md_escape(question)}")
+
+    open_col, export_col, _ = st.columns([1, 1, 3])
+    if open_col.button("Open in Ask", icon=":material/chat:", type="primary"):
+        st.session_state.conversation_id = conversation.id
+        st.switch_page("pages/ask.py")
+    slug = re.sub(r"[^a-z0-9]+", "-", conversation.title.lower()).strip("-")[:50] or "conversation"
+    export_col.download_button(
+        "Export Markdown",
+        store.export_markdown(conversation.id),
+        file_name=f"{slug}.md",
+        mime="text/markdown",
+        icon=":material/download:",
+    )
+
+    with st.form("rename", border=False):
+        new_title = st.text_input("Rename", value=conversation.title, max_chars=80)
+        if st.form_submit_button("Save name"):
+            try:
+                store.rename(conversation.id, new_title)
+                st.rerun()
+            except ValueError as exc:
+                st.error(str(exc))
+
+    with st.expander("Delete this conversation"):
+        sure = st.checkbox("Yes, delete it and its feedback for good", key=f"sure-{chosen}")
+        if st.button("Delete", disabled=not sure, type="secondary"):
+            store.delete(conversation.id)
+            if st.session_state.get("conversation_id") == conversation.id:
+                st.session_state.conversation_id = None
+            st.toast("Conversation deleted.")
+            st.rerun()
+
+st.subheader("Feedback on answers")
+entries = store.feedback()
+if not entries:
+    st.caption(
+        "No feedback yet. Use the thumbs under an answer to mark what helped and what did not."
+    )
+else:
+    st.dataframe(
+        [
+            {
+                "rating": "helpful" if e.score > 0 else "not helpful",
+                "question": e.question,
+                "comment": e.comment,
+                "answer": e.answer[:200],
+                "when (UTC)": e.created_at,
+            }
+            for e in entries
+        ],
+        hide_index=True,
+        width="stretch",
+    )

@@ -1,0 +1,129 @@
+"""The Streamlit pages through `streamlit.testing.v1.AppTest`, on a real index and database."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from app.components.database import Database
+from app.services.conversations import Conversations
+from app.settings import get_settings
+from tests.conftest import KNOWLEDGE, REPO
+
+MAIN = str(REPO / "app" / "ui" / "main.py")
+QUESTION = "How long does a seller have to respond to a buyer's refund request?"
+
+
+@pytest.fixture(scope="module")
+def app_dirs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("apptest")
+    shutil.copytree(KNOWLEDGE, base / "kb")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("KNOWLEDGE_DIR", str(base / "kb"))
+    patch.setenv("DATA_DIR", str(base / "data"))
+    patch.setenv("CHROMA_HOST", "")
+    get_settings.cache_clear()
+    st.cache_resource.clear()
+    yield base
+    patch.undo()
+    get_settings.cache_clear()
+    st.cache_resource.clear()
+
+
+def new_app() -> AppTest:
+    app = AppTest.from_file(MAIN, default_timeout=180)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def saved(app_dirs) -> Conversations:
+    return Conversations(Database(app_dirs / "data" / "app.sqlite"))
+
+
+def ask(app: AppTest, question: str) -> AppTest:
+    app.chat_input[0].set_value(question).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def texts(app: AppTest) -> str:
+    return "\n".join(m.value for m in app.markdown) + "\n".join(c.value for c in app.caption)
+
+
+def test_ask_gives_a_cited_answer_and_saves_it(app_dirs):
+    app = ask(new_app(), QUESTION)
+    shown = texts(app)
+    assert "5 days" in shown
+    assert "[[1]](#src-" in shown  # clickable marker
+    assert "**[1]" in shown and ":orange-background[" in shown  # source card, highlighted quote
+    conversation = saved(app_dirs).list()[0]
+    stored = saved(app_dirs).get(conversation.id)
+    assert [m.role for m in stored.messages] == ["user", "assistant"]
+    assert stored.messages[1].answer["citations"][0]["source"] == "disputes-and-refunds.md"
+
+
+def test_refusal_is_friendly_and_shows_closest_matches(app_dirs):
+    app = ask(new_app(), "Who won the 2018 football World Cup?")
+    assert "does not cover" in texts(app)
+    assert any("Closest matches" in e.label for e in app.expander)
+
+
+def test_legal_questions_carry_the_not_legal_advice_line(app_dirs):
+    app = ask(new_app(), "What happens when US customs seizes counterfeit goods?")
+    assert "consult a lawyer" in texts(app)
+
+
+def test_feedback_and_comment_are_stored(app_dirs):
+    app = ask(new_app(), "How many serious IP infringements close an account?")
+    app.feedback[0].set_value(0).run()
+    entries = saved(app_dirs).feedback()
+    assert entries[0].score == -1 and "serious IP" in entries[0].question
+    comment = next(t for t in app.text_input if t.key.startswith("fbc-"))
+    comment.set_value("Should mention the 3-day window").run()
+    assert saved(app_dirs).feedback()[0].comment == "Should mention the 3-day window"
+
+
+def test_history_reopens_renames_and_exports(app_dirs):
+    first = ask(new_app(), "What documents are needed to list trademarked products?")
+    assert not first.exception
+    app = new_app()
+    assert not app.chat_message  # a new browser session starts empty: nothing leaks
+    app.switch_page("pages/history.py").run()
+    choice = app.selectbox(key="history-choice")
+    index = next(i for i, label in enumerate(choice.options) if "trademarked" in label)
+    choice.select_index(index).run()
+    target = app.selectbox(key="history-choice").value
+    app.text_input[0].set_value("Branded goods paperwork")
+    next(b for b in app.button if b.label == "Save name").click().run()
+    assert saved(app_dirs).get(target).title == "Branded goods paperwork"
+    next(b for b in app.button if b.label == "Open in Ask").click().run()
+    assert not app.exception, app.exception
+    assert "registration certificate" in texts(app)
+    assert "Branded goods paperwork" in saved(app_dirs).export_markdown(target)
+
+
+def test_bad_upload_gives_a_clear_message_and_good_upload_is_indexed(app_dirs):
+    app = new_app()
+    app.switch_page("pages/knowledge.py").run()
+    before = len(list((app_dirs / "kb").rglob("*.*")))
+    app.file_uploader[0].set_value(("broken.pdf", b"%PDF-1.4 garbage", "application/pdf")).run()
+    next(b for b in app.button if b.label == "Add to knowledge base").click().run()
+    assert not app.exception, app.exception
+    assert any("cannot be used" in e.value and "corrupt" in e.value for e in app.error)
+    assert len(list((app_dirs / "kb").rglob("*.*"))) == before  # nothing half-saved
+
+    note = b"# Warehouse rule\n\nEvery parcel is weighed twice before the courier collects it.\n"
+    app.file_uploader[0].set_value(("warehouse.md", note, "text/markdown")).run()
+    next(b for b in app.button if b.label == "Add to knowledge base").click().run()
+    assert any("Added warehouse.md" in s.value for s in app.success)
+    assert (app_dirs / "kb" / "uploads" / "warehouse.md").is_file()
+    answer = ask(
+        new_app(), "How many times is every parcel weighed before the courier collects it?"
+    )
+    assert "weighed twice" in texts(answer)
+    latest = saved(app_dirs).get(saved(app_dirs).list()[0].id)
+    assert latest.messages[-1].answer["citations"][0]["source"] == "uploads/warehouse.md"
