@@ -69,6 +69,14 @@ class Database:
         finally:
             db.close()
 
+    def fetch_all(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        with self.connect() as db:
+            return db.execute(sql, params).fetchall()
+
+    def fetch_one(self, sql: str, params: tuple = ()) -> sqlite3.Row | None:
+        with self.connect() as db:
+            return db.execute(sql, params).fetchone()
+
 
 def migrate(db: sqlite3.Connection) -> int:
     version = db.execute("PRAGMA user_version").fetchone()[0]

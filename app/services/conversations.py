@@ -81,12 +81,7 @@ class Conversations:
             return int(cursor.lastrowid)
 
     def list(self) -> list[Conversation]:
-        with self.db.connect() as db:
-            rows = db.execute(
-                "SELECT c.*, COUNT(m.id) AS n FROM conversations c "
-                "LEFT JOIN messages m ON m.conversation_id = c.id "
-                "GROUP BY c.id ORDER BY c.updated_at DESC, c.id DESC"
-            ).fetchall()
+        rows = self.db.fetch_all("SELECT * FROM conversations ORDER BY updated_at DESC, id DESC")
         return [Conversation(r["id"], r["title"], r["created_at"], r["updated_at"]) for r in rows]
 
     def get(self, conversation_id: int) -> Conversation:
@@ -144,14 +139,13 @@ class Conversations:
             )
 
     def feedback(self) -> list[FeedbackEntry]:
-        with self.db.connect() as db:
-            rows = db.execute(
-                "SELECT f.*, m.conversation_id, m.content AS answer, "
-                "(SELECT q.content FROM messages q WHERE q.conversation_id = m.conversation_id "
-                " AND q.id < m.id AND q.role = 'user' ORDER BY q.id DESC LIMIT 1) AS question "
-                "FROM feedback f JOIN messages m ON m.id = f.message_id "
-                "ORDER BY f.created_at DESC, f.message_id DESC"
-            ).fetchall()
+        rows = self.db.fetch_all(
+            "SELECT f.*, m.conversation_id, m.content AS answer, "
+            "(SELECT q.content FROM messages q WHERE q.conversation_id = m.conversation_id "
+            " AND q.id < m.id AND q.role = 'user' ORDER BY q.id DESC LIMIT 1) AS question "
+            "FROM feedback f JOIN messages m ON m.id = f.message_id "
+            "ORDER BY f.created_at DESC, f.message_id DESC"
+        )
         return [
             FeedbackEntry(
                 r["message_id"],

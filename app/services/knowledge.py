@@ -110,12 +110,11 @@ class KnowledgeBase:
         return removed
 
     def last_changes(self) -> dict[str, object] | None:
-        with self.db.connect() as db:
-            row = db.execute(
-                "SELECT finished_at, report_json FROM ingest_runs "
-                "WHERE json_array_length(json_extract(report_json, '$.changed')) > 0 "
-                "ORDER BY id DESC LIMIT 1"
-            ).fetchone()
+        row = self.db.fetch_one(
+            "SELECT finished_at, report_json FROM ingest_runs "
+            "WHERE json_array_length(json_extract(report_json, '$.changed')) > 0 "
+            "ORDER BY id DESC LIMIT 1"
+        )
         if row is None:
             return None
         return {"finished_at": row["finished_at"], **json.loads(row["report_json"])}
