@@ -256,6 +256,157 @@ def _print_eval(report) -> None:
             )
 
 
+@cli.command()
+def inspect(
+    list_items: Annotated[bool, typer.Option("--list", help="List every checklist item")] = False,
+    answers: Annotated[Path | None, typer.Option(help="Answers file (YAML) to report on")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write the report as Markdown here")] = None,
+    pdf: Annotated[Path | None, typer.Option(help="Write the report as PDF here")] = None,
+    store: Annotated[
+        str | None, typer.Option(help="Store name (default: from answers file)")
+    ] = None,
+    resume: Annotated[
+        int | None, typer.Option(help="Resume an interactive inspection by id")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Store self-inspection: list the checklist, report on an answers file, or answer
+    interactively (saved as you go; resume with --resume ID)."""
+    from app.services.checklist import ChecklistError, load_checklist
+
+    settings = get_settings()
+    try:
+        checklist = load_checklist(settings.checklist_path)
+    except ChecklistError as exc:
+        raise _fail(str(exc)) from None
+    if list_items:
+        rows = [
+            {
+                "id": i.id,
+                "section": s.title,
+                "question": i.question,
+                "severity": i.severity.value,
+                "applies_to": i.applies_to,
+            }
+            for s, i in checklist.items()
+        ]
+        if as_json:
+            print(json.dumps(rows, ensure_ascii=False, indent=2))
+            return
+        table = Table(title=f"{checklist.title} ({len(rows)} items)")
+        for column in ("id", "section", "severity", "question", "applies_to"):
+            table.add_column(column)
+        for r in rows:
+            table.add_row(
+                r["id"], r["section"], r["severity"], r["question"], ", ".join(r["applies_to"])
+            )
+        console.print(table)
+        return
+
+    from app.services.answering import Assistant
+    from app.services.inspection import InspectionError, InspectionService, parse_answers
+    from app.services.report_export import report_markdown, report_pdf
+
+    try:
+        service = InspectionService(checklist, _database(settings), Assistant.from_settings())
+        if answers is not None:
+            raw = _read_yaml(answers)
+            profile, file_store, given = parse_answers(raw)
+            inspection_id = service.start(store or file_store or "My store", profile)
+            for item_id, answer in given.items():
+                service.answer(inspection_id, item_id, answer.answer, answer.note)
+            service.complete(inspection_id)
+        else:
+            inspection_id = _interactive(service, store, resume)
+        result = service.report(inspection_id)
+    except InspectionError as exc:
+        raise _fail(str(exc)) from None
+    except EXPECTED as exc:
+        raise _fail(str(exc)) from None
+    if report:
+        report.write_text(report_markdown(result), encoding="utf-8")
+    if pdf:
+        pdf.write_bytes(report_pdf(result))
+    if as_json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
+        return
+    _print_inspection(result, report, pdf)
+
+
+def _database(settings):
+    from app.components.database import Database
+
+    return Database(settings.app_db_path)
+
+
+def _read_yaml(path: Path):
+    import yaml
+
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _fail(f"Cannot read {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise _fail(f"{path} is not valid YAML: {exc}") from None
+
+
+def _interactive(service, store: str | None, resume: int | None) -> int:
+    from rich.prompt import Confirm, Prompt
+
+    if resume is not None:
+        inspection = service.get(resume)
+        inspection_id = inspection.id
+        console.print(f"Resuming inspection {inspection_id} of {escape(inspection.store_name)}.")
+    else:
+        name = store or Prompt.ask("Store name", default="My store")
+        profile = {p.id: Confirm.ask(p.question, default=False) for p in service.checklist.profile}
+        inspection_id = service.start(name, profile)
+        console.print(
+            f"Inspection {inspection_id} started; answers are saved as you go "
+            f"(resume with --resume {inspection_id})."
+        )
+        inspection = service.get(inspection_id)
+    todo = [
+        (s, i)
+        for s, i in service.checklist.applicable(inspection.profile)
+        if i.id not in inspection.answers
+    ]
+    for number, (section, item) in enumerate(todo, 1):
+        console.rule(f"{escape(section.title)} ({number}/{len(todo)})")
+        console.print(f"[bold]{escape(item.question)}[/]  [dim]{item.severity.value}[/]")
+        console.print(f"[dim]Why: {escape(item.why)}[/]")
+        answer = Prompt.ask("Answer", choices=["yes", "no", "unsure", "na", "stop"], default="yes")
+        if answer == "stop":
+            console.print(f"Saved. Resume with: compliance inspect --resume {inspection_id}")
+            break
+        note = Prompt.ask("Note (optional)", default="") if answer != "yes" else ""
+        service.answer(inspection_id, item.id, answer, note)
+    else:
+        service.complete(inspection_id)
+    return inspection_id
+
+
+def _print_inspection(result, report_path: Path | None, pdf_path: Path | None) -> None:
+    def fmt(score):
+        return "n/a" if score is None else f"{score:.0f}/100"
+
+    console.print(
+        f"[bold]{escape(result.store_name)}[/]: overall {fmt(result.score)} "
+        f"({result.applicable - result.unanswered}/{result.applicable} answered)"
+    )
+    for s in result.sections:
+        console.print(f"  {escape(s.title):<34} {fmt(s.score)}")
+    for n, f in enumerate(result.findings, 1):
+        console.print(
+            f"{n}. [{'red' if f.severity == 'critical' else 'yellow'}]"
+            f"{f.severity}[/] {escape(f.question)} ({f.answer})"
+        )
+        console.print(f"   -> {escape(f.remediation[0])}")
+    for path in (report_path, pdf_path):
+        if path:
+            console.print(f"Report written to {path}")
+
+
 def main() -> None:
     try:
         cli()

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")
     collection_name: str = "compliance"
 
+    # The self-inspection checklist (YAML, validated on load).
+    checklist_path: Path = Path("knowledge/checklists/store-health.yaml")
+
     # Chroma: embedded on disk unless a server host is given.
     chroma_host: str | None = None
     chroma_port: int = 8000
@@ -70,6 +73,10 @@ class Settings(BaseSettings):
     @property
     def record_db_url(self) -> str:
         return f"sqlite:///{(self.data_dir / 'records.sqlite').resolve()}"
+
+    @property
+    def app_db_path(self) -> Path:
+        return self.data_dir / "app.sqlite"
 
     @property
     def chroma_dir(self) -> Path:

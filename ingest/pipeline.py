@@ -22,6 +22,7 @@ from ingest.chunking import chunk_document
 from ingest.loaders import SUPPORTED, SkipFile, load_file
 
 ProgressFn = Callable[[str, int, int], None]
+DATA_FOLDERS = {"checklists", "templates"}  # app data inside knowledge/, not guidance documents
 
 
 @dataclass
@@ -74,17 +75,20 @@ def source_path(source: str, settings: Settings) -> Path:
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Files to read under the given paths; missing paths are reported, hidden files ignored."""
+    """Files to read under the given paths; missing paths are reported, hidden files and the
+    app's data folders (checklists, templates) are passed over."""
     files: list[Path] = []
     missing: list[tuple[str, str]] = []
     for path in paths:
         if path.is_dir():
-            files.extend(
-                p
-                for p in sorted(path.rglob("*"))
-                if p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            for found in sorted(path.rglob("*")):
+                parts = found.relative_to(path).parts
+                if (
+                    found.is_file()
+                    and not any(p.startswith(".") for p in parts)
+                    and not DATA_FOLDERS & set(parts[:-1])
+                ):
+                    files.append(found)
         elif path.is_file():
             files.append(path)
         else:

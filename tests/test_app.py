@@ -92,7 +92,7 @@ def test_history_reopens_renames_and_exports(app_dirs):
     assert not first.exception
     app = new_app()
     assert not app.chat_message  # a new browser session starts empty: nothing leaks
-    app.switch_page("pages/history.py").run()
+    app.switch_page("views/history.py").run()
     choice = app.selectbox(key="history-choice")
     index = next(i for i, label in enumerate(choice.options) if "trademarked" in label)
     choice.select_index(index).run()
@@ -108,7 +108,7 @@ def test_history_reopens_renames_and_exports(app_dirs):
 
 def test_bad_upload_gives_a_clear_message_and_good_upload_is_indexed(app_dirs):
     app = new_app()
-    app.switch_page("pages/knowledge.py").run()
+    app.switch_page("views/knowledge.py").run()
     before = len(list((app_dirs / "kb").rglob("*.*")))
     app.file_uploader[0].set_value(("broken.pdf", b"%PDF-1.4 garbage", "application/pdf")).run()
     next(b for b in app.button if b.label == "Add to knowledge base").click().run()
@@ -127,3 +127,26 @@ def test_bad_upload_gives_a_clear_message_and_good_upload_is_indexed(app_dirs):
     assert "weighed twice" in texts(answer)
     latest = saved(app_dirs).get(saved(app_dirs).list()[0].id)
     assert latest.messages[-1].answer["citations"][0]["source"] == "uploads/warehouse.md"
+
+
+def test_short_inspection_to_the_report(app_dirs):
+    app = new_app()
+    app.switch_page("views/inspection.py").run()
+    app.text_input[0].set_value("Test Shop")
+    next(c for c in app.checkbox if "European Union" in c.label).check()
+    next(b for b in app.button if b.label == "Start inspection").click().run()
+    assert not app.exception, app.exception
+    assert any("Account and store set-up" in s.value for s in app.subheader)
+    radios = app.radio
+    radios[0].set_value("no").run()  # the single-account question: critical
+    for radio in app.radio[1:]:
+        radio.set_value("yes").run()
+    assert any("Note" in t.label for t in app.text_input)  # a "no" asks for a note
+    next(b for b in app.button if b.label == "Next").click().run()
+    assert any("Product listings" in s.value for s in app.subheader)
+    next(b for b in app.button if b.label == "Finish now and see report").click().run()
+    assert not app.exception, app.exception
+    shown = texts(app)
+    assert "Do you sell through a single AliExpress seller account" in shown
+    assert "A member may hold only one AliExpress account" in shown  # the cited rule
+    assert any(m.label == "Overall score" for m in app.metric)

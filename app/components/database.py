@@ -45,6 +45,26 @@ MIGRATIONS: list[str] = [
         report_json TEXT NOT NULL
     );
     """,
+    # 3: self-inspections and their answers
+    """
+    CREATE TABLE inspections (
+        id INTEGER PRIMARY KEY,
+        store_name TEXT NOT NULL,
+        checklist_id TEXT NOT NULL,
+        profile_json TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (datetime('now')),
+        updated_at TEXT NOT NULL DEFAULT (datetime('now')),
+        completed_at TEXT
+    );
+    CREATE TABLE inspection_answers (
+        inspection_id INTEGER NOT NULL REFERENCES inspections(id) ON DELETE CASCADE,
+        item_id TEXT NOT NULL,
+        answer TEXT NOT NULL CHECK (answer IN ('yes', 'no', 'unsure', 'na')),
+        note TEXT NOT NULL DEFAULT '',
+        updated_at TEXT NOT NULL DEFAULT (datetime('now')),
+        PRIMARY KEY (inspection_id, item_id)
+    );
+    """,
 ]
 
 

@@ -124,6 +124,16 @@ class HybridRetriever:
     def document_frequency(self, term: str) -> int:
         return self._df.get(term, 0)
 
+    def passages_in(self, source: str, section: str | None = None) -> list[Passage]:
+        """Every passage of one document, or of one section and its subsections."""
+        self.refresh()
+        return [
+            p
+            for p in self._chunks.values()
+            if p.source == source
+            and (not section or p.section == section or p.section.startswith(f"{section} > "))
+        ]
+
     def passage(self, chunk_id: str) -> Passage | None:
         return self._chunks.get(chunk_id)
 

@@ -137,6 +137,27 @@ class Assistant:
             standalone = self._standalone(question.strip(), history)
             return self._search(standalone, k or self.settings.retrieval_k)[0]
 
+    def cite(
+        self, query: str, source: str | None = None, section: str | None = None, limit: int = 2
+    ) -> list[Citation]:
+        """Verified citations for a rule, for features that need "the rule behind this"
+        (checklists, drafts): the best sentences for `query`, from the named document and
+        section when given, else from the whole knowledge base."""
+        with self._lock:
+            self.retriever.refresh()
+            query_vector = self.embeddings.embed_query(query)
+            if source:
+                passages = self.retriever.passages_in(source, section)
+            else:
+                passages = self.retriever.search(query, query_vector, k=4)
+            scored, _ = self._score_sentences(query, query_vector, passages)
+            if not scored:
+                return []
+            best = scored[0].score
+            chosen = [s for s in scored[:limit] if s.score >= 0.8 * best]
+            chosen.sort(key=lambda s: (s.passage_rank, s.sentence.start))
+            return _compose(chosen)[1]
+
     # -- internals ----------------------------------------------------------------------------
     def _standalone(self, question: str, history: Sequence[dict] | None) -> str:
         """The search query: follow-ups joined to what they follow, typos fixed."""

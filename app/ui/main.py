@@ -6,7 +6,7 @@ import streamlit as st
 
 st.set_page_config(page_title="Seller compliance assistant", page_icon="🛡️", layout="wide")
 
-PAGES = Path(__file__).parent / "pages"
+PAGES = Path(__file__).parent / "views"
 navigation = st.navigation(
     {
         "Assistant": [

@@ -10,7 +10,9 @@ import streamlit as st
 
 from app.components.database import Database
 from app.services.answering import Assistant
+from app.services.checklist import load_checklist
 from app.services.conversations import Conversations
+from app.services.inspection import InspectionService
 from app.services.knowledge import KnowledgeBase
 from app.settings import get_settings
 
@@ -29,7 +31,7 @@ def assistant() -> Assistant:
 
 @st.cache_resource(show_spinner=False)
 def database() -> Database:
-    return Database(get_settings().data_dir / "app.sqlite")
+    return Database(get_settings().app_db_path)
 
 
 def conversations() -> Conversations:
@@ -38,6 +40,13 @@ def conversations() -> Conversations:
 
 def knowledge() -> KnowledgeBase:
     return KnowledgeBase(assistant().store, database())
+
+
+@st.cache_resource(show_spinner=False)
+def inspections() -> InspectionService:
+    """Cached so each checklist item's cited rule is looked up once per process."""
+    settings = get_settings()
+    return InspectionService(load_checklist(settings.checklist_path), database(), assistant())
 
 
 @st.cache_resource(show_spinner=False)

@@ -8,7 +8,7 @@ import re
 import streamlit as st
 
 from app.services.conversations import UnknownConversation
-from app.ui.resources import conversations, md_escape
+from app.ui.resources import conversations, inspections, md_escape
 
 st.title("History")
 store = conversations()
@@ -37,7 +37,7 @@ else:
     open_col, export_col, _ = st.columns([1, 1, 3])
     if open_col.button("Open in Ask", icon=":material/chat:", type="primary"):
         st.session_state.conversation_id = conversation.id
-        st.switch_page("pages/ask.py")
+        st.switch_page("views/ask.py")
     slug = re.sub(r"[^a-z0-9]+", "-", conversation.title.lower()).strip("-")[:50] or "conversation"
     export_col.download_button(
         "Export Markdown",
@@ -64,6 +64,27 @@ else:
                 st.session_state.conversation_id = None
             st.toast("Conversation deleted.")
             st.rerun()
+
+st.subheader("Self-inspections")
+checks = inspections().list()
+if not checks:
+    st.caption("No inspections yet. Run one on the Self-inspection page.")
+else:
+    by_inspection = {i.id: i for i in checks}
+    picked = st.selectbox(
+        "Inspection",
+        list(by_inspection),
+        key="inspection-choice",
+        format_func=lambda i: (
+            f"{by_inspection[i].store_name} · {by_inspection[i].updated_at} UTC"
+            + ("" if by_inspection[i].completed_at else " · unfinished")
+        ),
+    )
+    if st.button("Open report", icon=":material/summarize:"):
+        st.session_state.inspection_id = picked
+        st.session_state.view = "report" if by_inspection[picked].completed_at else "answer"
+        st.session_state.section = 0
+        st.switch_page("views/inspection.py")
 
 st.subheader("Feedback on answers")
 entries = store.feedback()

@@ -1,0 +1,37 @@
+"""A short self-inspection in a real browser, through to the downloadable report."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import shot
+
+
+def test_short_inspection_in_the_browser(app_url, page):
+    page.goto(app_url)
+    page.get_by_role("link", name="Self-inspection").click()
+    page.get_by_label("Store name").fill("Browser Test Shop")
+    page.get_by_text("Do you sell to buyers in the European Union?").click()
+    page.get_by_role("button", name="Start inspection").click()
+    page.get_by_text("Account and store set-up").first.wait_for()
+    page.get_by_text("Why this matters and the rule behind it").first.click()
+    page.get_by_text("A member may hold only one AliExpress account", exact=False).first.wait_for()
+    shot(page, "inspection-01-section")
+
+    radios = page.locator("[data-testid='stRadio']")
+    for index in range(radios.count()):
+        radios.nth(index).get_by_text("No" if index == 0 else "Yes", exact=True).click()
+        page.wait_for_timeout(400)
+    page.get_by_role("button", name="Next").click()
+    page.get_by_text("Product listings").first.wait_for()
+    page.get_by_role("button", name="Finish now and see report").click()
+    page.get_by_text("Action plan, highest risk first").wait_for()
+    report = (
+        page.locator("[data-testid='stMain']").inner_text()
+        if page.locator("[data-testid='stMain']").count()
+        else page.inner_text("body")
+    )
+    assert "Do you sell through a single AliExpress seller account" in report
+    assert "A member may hold only one AliExpress account" in report
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download PDF").click()
+    assert download.value.suggested_filename == "inspection-browser-test-shop.pdf"
+    shot(page, "inspection-02-report")
