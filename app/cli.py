@@ -303,6 +303,7 @@ def inspect(
         console.print(table)
         return
 
+    from app.components.yamlfile import read_yaml
     from app.services.answering import Assistant
     from app.services.inspection import InspectionError, InspectionService, parse_answers
     from app.services.report_export import report_markdown, report_pdf
@@ -310,7 +311,7 @@ def inspect(
     try:
         service = InspectionService(checklist, _database(settings), Assistant.from_settings())
         if answers is not None:
-            raw = _read_yaml(answers)
+            raw = read_yaml(answers, InspectionError, "answers file")
             profile, file_store, given = parse_answers(raw)
             inspection_id = service.start(store or file_store or "My store", profile)
             for item_id, answer in given.items():
@@ -337,17 +338,6 @@ def _database(settings):
     from app.components.database import Database
 
     return Database(settings.app_db_path)
-
-
-def _read_yaml(path: Path):
-    import yaml
-
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise _fail(f"Cannot read {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise _fail(f"{path} is not valid YAML: {exc}") from None
 
 
 def _interactive(service, store: str | None, resume: int | None) -> int:

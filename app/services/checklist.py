@@ -6,8 +6,9 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from app.components.yamlfile import read_yaml
 
 
 class Severity(StrEnum):
@@ -104,12 +105,7 @@ class ChecklistError(ValueError):
 
 
 def load_checklist(path: Path) -> Checklist:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ChecklistError(f"Cannot read checklist {path}: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ChecklistError(f"Checklist {path} is not valid YAML: {exc}") from exc
+    raw = read_yaml(path, ChecklistError, "checklist")
     try:
         return Checklist.model_validate(raw)
     except ValidationError as exc:

@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -24,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.components.yamlfile import read_yaml
 from app.services.answering import Answer, Assistant
 
 
@@ -62,12 +62,7 @@ class QuestionSetError(ValueError):
 
 
 def load_questions(path: Path) -> list[EvalItem]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise QuestionSetError(f"Cannot read {path}: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise QuestionSetError(f"{path} is not valid YAML: {exc}") from exc
+    raw = read_yaml(path, QuestionSetError)
     if not isinstance(raw, list) or not raw:
         raise QuestionSetError(f"{path} must be a non-empty list of questions")
     items: list[EvalItem] = []

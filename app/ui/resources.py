@@ -19,6 +19,11 @@ from app.settings import get_settings
 _MD_SPECIAL = re.compile(r"([\\`*_{}()#+\-.!|>~<$])")  # brackets kept for [n] markers
 
 
+def slug(text: str, default: str) -> str:
+    """A file-name-safe form of a title, for downloads."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:50] or default
+
+
 def md_escape(text: str) -> str:
     """Show user or document text literally: no Markdown, and never raw HTML."""
     return _MD_SPECIAL.sub(r"\\\1", text)

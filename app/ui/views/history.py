@@ -3,12 +3,10 @@ on answers (where the knowledge base needs work)."""
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from app.services.conversations import UnknownConversation
-from app.ui.resources import conversations, inspections, md_escape
+from app.ui.resources import conversations, inspections, md_escape, slug
 
 st.title("History")
 store = conversations()
@@ -38,11 +36,11 @@ else:
     if open_col.button("Open in Ask", icon=":material/chat:", type="primary"):
         st.session_state.conversation_id = conversation.id
         st.switch_page("views/ask.py")
-    slug = re.sub(r"[^a-z0-9]+", "-", conversation.title.lower()).strip("-")[:50] or "conversation"
+    name = slug(conversation.title, "conversation")
     export_col.download_button(
         "Export Markdown",
         store.export_markdown(conversation.id),
-        file_name=f"{slug}.md",
+        file_name=f"{name}.md",
         mime="text/markdown",
         icon=":material/download:",
     )

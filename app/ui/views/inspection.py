@@ -3,15 +3,13 @@ ending in a scored, cited action plan to download."""
 
 from __future__ import annotations
 
-import re
-
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from app.services.inspection import InspectionError
 from app.services.report_export import numbered, report_markdown, report_pdf
-from app.ui.resources import ensure_index, inspections, md_escape
+from app.ui.resources import ensure_index, inspections, md_escape, slug
 
 LABELS = {"yes": "Yes", "no": "No", "unsure": "Unsure", "na": "Not applicable"}
 
@@ -188,19 +186,19 @@ def report_screen(inspection_id: int) -> None:
             for item in items:
                 since = previous.previous_date[:10]
                 st.caption(md_escape(f"{label} since {since}: {item['question']}"))
-    slug = re.sub(r"[^a-z0-9]+", "-", report.store_name.lower()).strip("-") or "store"
+    name = slug(report.store_name, "store")
     dl1, dl2, again = st.columns(3)
     dl1.download_button(
         "Download Markdown",
         report_markdown(report),
-        file_name=f"inspection-{slug}.md",
+        file_name=f"inspection-{name}.md",
         mime="text/markdown",
         icon=":material/download:",
     )
     dl2.download_button(
         "Download PDF",
         report_pdf(report),
-        file_name=f"inspection-{slug}.pdf",
+        file_name=f"inspection-{name}.pdf",
         mime="application/pdf",
         icon=":material/picture_as_pdf:",
     )
