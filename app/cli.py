@@ -334,6 +334,66 @@ def inspect(
     _print_inspection(result, report, pdf)
 
 
+@cli.command()
+def draft(
+    list_types: Annotated[bool, typer.Option("--list-types", help="List the case types")] = False,
+    case: Annotated[
+        Path | None, typer.Option(help="Case file (YAML) to draft a message for")
+    ] = None,
+    save: Annotated[bool, typer.Option(help="Also save the draft in the app's history")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Draft a buyer dispute reply or a platform appeal, with deadlines, evidence and rules."""
+    from app.components.yamlfile import read_yaml
+    from app.services.drafting import DraftingError, DraftingService, load_templates, parse_case
+
+    settings = get_settings()
+    try:
+        templates = load_templates(settings.templates_path)
+    except DraftingError as exc:
+        raise _fail(str(exc)) from None
+    if list_types or case is None:
+        rows = [
+            {"type": t.id, "for": t.group, "title": t.title, "needs": t.needs}
+            for t in templates.types
+        ]
+        if as_json:
+            print(json.dumps(rows, ensure_ascii=False, indent=2))
+        else:
+            for r in rows:
+                console.print(f"[bold]{r['type']}[/] ({r['for']}): {escape(r['title'])}")
+            if case is None and not list_types:
+                console.print("Give a case file with --case case.yaml to draft a message.")
+        return
+
+    from app.services.answering import Assistant
+
+    try:
+        parsed = parse_case(read_yaml(case, DraftingError, "case file"))
+        service = DraftingService(templates, Assistant.from_settings(), _database(settings))
+        result = service.draft(parsed)
+        if save:
+            service.save(parsed, result)
+    except DraftingError as exc:
+        raise _fail(str(exc)) from None
+    except EXPECTED as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
+        return
+    console.print(Panel(escape(result.text), title=escape(result.title)))
+    for d in result.deadlines:
+        state = "[bold red]OVERDUE[/]" if d.overdue else f"{d.days_left} day(s) left"
+        console.print(f"Deadline: {escape(d.what)}: {d.due.isoformat()} ({state}; {d.basis})")
+    console.print("Evidence to attach: " + "; ".join(result.evidence))
+    for c in result.citations:
+        console.print(f"[{c.n}] {escape(c.title)} > {escape(c.section)}: “{escape(c.quote)}”")
+    for note in result.missing:
+        console.print(f"[yellow]Would be better with:[/] {escape(note)}")
+    for warning in result.warnings:
+        console.print(f"[yellow]{escape(warning)}[/]")
+
+
 def _database(settings):
     from app.components.database import Database
 

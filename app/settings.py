@@ -38,6 +38,8 @@ class Settings(BaseSettings):
 
     # The self-inspection checklist (YAML, validated on load).
     checklist_path: Path = Path("knowledge/checklists/store-health.yaml")
+    # Drafting templates for buyer replies and appeals (YAML, validated on load).
+    templates_path: Path = Path("knowledge/templates/cases.yaml")
 
     # Chroma: embedded on disk unless a server host is given.
     chroma_host: str | None = None

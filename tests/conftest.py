@@ -110,3 +110,29 @@ def start_server(command: list[str], health_url: str, log: Path, timeout: float 
 def stop_server(proc) -> None:
     proc.terminate()
     proc.wait(timeout=20)
+
+
+def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment that points a `compliance` subprocess at these settings' folders."""
+    return {
+        **os.environ,
+        "KNOWLEDGE_DIR": str(settings.knowledge_dir),
+        "DATA_DIR": str(settings.data_dir),
+        "CHROMA_HOST": "",
+        **extra,
+    }
+
+
+def run_cli(*args: str, env: dict[str, str], stdin: str | None = None):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=REPO,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

@@ -150,3 +150,28 @@ def test_short_inspection_to_the_report(app_dirs):
     assert "Do you sell through a single AliExpress seller account" in shown
     assert "A member may hold only one AliExpress account" in shown  # the cited rule
     assert any(m.label == "Overall score" for m in app.metric)
+
+
+def test_draft_a_buyer_reply_and_an_appeal(app_dirs):
+    app = new_app()
+    app.switch_page("views/draft.py").run()
+    app.text_input[0].set_value("8123456789")  # order number
+    app.text_input[1].set_value("LP00123456789CN")  # tracking number
+    next(b for b in app.button if b.label == "Draft the message").click().run()
+    assert not app.exception, app.exception
+    draft = app.text_area(key="draft_text").value
+    assert "8123456789" in draft and "LP00123456789CN" in draft and "{" not in draft
+    assert any("Evidence to attach" in s.value for s in app.subheader)
+
+    app.segmented_control(key="draft-group").set_value("AliExpress (appeal)").run()
+    app.selectbox(key="draft-type").set_value("appeal-dispute-ruling").run()
+    next(t for t in app.text_area if "Evidence" in t.label).set_value("Tracking history\nPhotos")
+    next(b for b in app.button if b.label == "Draft the message").click().run()
+    appeal = app.text_area(key="draft_text").value
+    assert appeal.startswith("Dear AliExpress review team")
+    assert "Tracking history; Photos" in appeal
+    saved_drafts = Database(app_dirs / "data" / "app.sqlite").fetch_all("SELECT * FROM drafts")
+    assert [d["case_type"] for d in saved_drafts][-2:] == [
+        "inr-in-transit",
+        "appeal-dispute-ruling",
+    ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -13,7 +12,7 @@ import pytest
 
 from app.components.store import ModelMismatchError
 from ingest.pipeline import run_ingest
-from tests.conftest import REPO, make_settings, write
+from tests.conftest import REPO, cli_env, make_settings, write
 from tests.samples import RULE_MD, make_docx, make_pdf
 
 
@@ -125,15 +124,6 @@ def test_lost_vectors_are_re_embedded(tmp_settings, store_for):
     assert repaired.added == total and repaired.chunks_total == total
 
 
-def _env(settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "KNOWLEDGE_DIR": str(settings.knowledge_dir),
-        "DATA_DIR": str(settings.data_dir),
-        "CHROMA_HOST": "",
-    }
-
-
 @pytest.mark.slow
 def test_killed_ingest_then_rerun_leaves_exactly_the_right_chunks(tmp_path, store_for):
     killed = make_settings(tmp_path / "killed")
@@ -144,7 +134,7 @@ def test_killed_ingest_then_rerun_leaves_exactly_the_right_chunks(tmp_path, stor
     proc = subprocess.Popen(
         [sys.executable, "-m", "ingest"],
         cwd=REPO,
-        env=_env(killed),
+        env=cli_env(killed),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -179,7 +169,7 @@ def _ingest_cli(settings, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "ingest", *args],
         cwd=REPO,
-        env=_env(settings),
+        env=cli_env(settings),
         capture_output=True,
         text=True,
         timeout=300,

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 
 import pytest
 import yaml
@@ -22,7 +20,7 @@ from app.services.inspection import (
     score_answers,
 )
 from app.services.report_export import report_markdown, report_pdf
-from tests.conftest import KNOWLEDGE, REPO
+from tests.conftest import KNOWLEDGE, cli_env, run_cli
 
 CHECKLIST = KNOWLEDGE / "checklists" / "store-health.yaml"
 
@@ -216,25 +214,10 @@ def test_pdf_export_reads_back(service, checklist):
 
 
 def test_cli_list_and_answers(kb_settings, assistant, tmp_path):
-    env = {
-        "KNOWLEDGE_DIR": str(kb_settings.knowledge_dir),
-        "DATA_DIR": str(kb_settings.data_dir),
-        "CHROMA_HOST": "",
-        "CHECKLIST_PATH": str(CHECKLIST),
-    }
-    import os
-
-    env = {**os.environ, **env}
+    env = cli_env(kb_settings, CHECKLIST_PATH=str(CHECKLIST))
 
     def run(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "app.cli", "inspect", *args],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return run_cli("inspect", *args, env=env)
 
     listed = run("--list", "--json")
     items = json.loads(listed.stdout)

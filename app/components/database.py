@@ -65,6 +65,17 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (inspection_id, item_id)
     );
     """,
+    # 4: saved drafts of buyer replies and appeals
+    """
+    CREATE TABLE drafts (
+        id INTEGER PRIMARY KEY,
+        case_type TEXT NOT NULL,
+        title TEXT NOT NULL,
+        case_json TEXT NOT NULL,
+        draft_json TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (datetime('now'))
+    );
+    """,
 ]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from app.components.yamlfile import read_yaml
+from app.components.yamlfile import describe_errors, read_yaml
 
 
 class Severity(StrEnum):
@@ -109,26 +109,4 @@ def load_checklist(path: Path) -> Checklist:
     try:
         return Checklist.model_validate(raw)
     except ValidationError as exc:
-        raise ChecklistError(f"Checklist {path} is invalid:\n{_describe(exc, raw)}") from exc
-
-
-def _describe(exc: ValidationError, raw: object) -> str:
-    """Validation errors with the item id instead of a bare list index."""
-    lines = []
-    for error in exc.errors():
-        loc = list(error["loc"])
-        where = []
-        node = raw
-        for part in loc:
-            try:
-                node = node[part]  # type: ignore[index]
-            except (KeyError, IndexError, TypeError):
-                node = None
-            if isinstance(node, dict) and "id" in node and isinstance(part, int):
-                kind = "section" if "items" in node else "item" if "question" in node else "entry"
-                where.append(f"{kind} {node['id']}")
-            elif not isinstance(part, int):
-                where.append(str(part))
-        message = error["msg"].removeprefix("Value error, ")
-        lines.append(f"  - {' > '.join(where) or 'checklist'}: {message}")
-    return "\n".join(lines)
+        raise ChecklistError(f"Checklist {path} is invalid:\n{describe_errors(exc, raw)}") from exc

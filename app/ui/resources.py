@@ -12,6 +12,7 @@ from app.components.database import Database
 from app.services.answering import Assistant
 from app.services.checklist import load_checklist
 from app.services.conversations import Conversations
+from app.services.drafting import DraftingService, load_templates
 from app.services.inspection import InspectionService
 from app.services.knowledge import KnowledgeBase
 from app.settings import get_settings
@@ -52,6 +53,12 @@ def inspections() -> InspectionService:
     """Cached so each checklist item's cited rule is looked up once per process."""
     settings = get_settings()
     return InspectionService(load_checklist(settings.checklist_path), database(), assistant())
+
+
+@st.cache_resource(show_spinner=False)
+def drafting() -> DraftingService:
+    """Cached so each case type's cited rules are looked up once per process."""
+    return DraftingService(load_templates(get_settings().templates_path), assistant(), database())
 
 
 @st.cache_resource(show_spinner=False)

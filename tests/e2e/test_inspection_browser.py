@@ -8,6 +8,7 @@ from tests.e2e.conftest import shot
 def test_short_inspection_in_the_browser(app_url, page):
     page.goto(app_url)
     page.get_by_role("link", name="Self-inspection").click()
+    page.get_by_label("Store name").wait_for(timeout=180_000)  # first run indexes knowledge/
     page.get_by_label("Store name").fill("Browser Test Shop")
     page.get_by_text("Do you sell to buyers in the European Union?").click()
     page.get_by_role("button", name="Start inspection").click()

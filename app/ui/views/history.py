@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.services.conversations import UnknownConversation
-from app.ui.resources import conversations, inspections, md_escape, slug
+from app.ui.resources import conversations, drafting, inspections, md_escape, slug
 
 st.title("History")
 store = conversations()
@@ -83,6 +83,26 @@ else:
         st.session_state.view = "report" if by_inspection[picked].completed_at else "answer"
         st.session_state.section = 0
         st.switch_page("views/inspection.py")
+
+st.subheader("Drafts")
+drafts = drafting().saved()
+if not drafts:
+    st.caption("No drafts yet. Write one on the Draft a message page.")
+else:
+    labels = {
+        d["id"]: f"{d['title']} · {d['case'].get('order_id') or 'no order number'} · "
+        f"{d['created_at']} UTC"
+        for d in drafts
+    }
+    picked_draft = st.selectbox("Draft", list(labels), format_func=labels.get, key="draft-choice")
+    chosen_draft = next(d for d in drafts if d["id"] == picked_draft)
+    st.text_area(
+        "Draft text",
+        chosen_draft["draft"]["text"],
+        height=200,
+        disabled=True,
+        key=f"draft-view-{picked_draft}",
+    )
 
 st.subheader("Feedback on answers")
 entries = store.feedback()

@@ -1,0 +1,359 @@
+"""Drafting buyer dispute replies and platform appeals from templates, with the deadlines the
+rules set, the evidence to attach and the rules relied on.
+
+A draft never shows an unfilled placeholder (a line whose fact is missing uses its `else`
+wording or is left out, and the fact is listed under `missing`), and never contains what the
+rules forbid (asking to close a dispute, early confirmation, off-platform payment, reviews for
+favours): such a sentence is removed and the seller is told why.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from app.components.database import Database
+from app.components.text import Sentence, split_sentences
+from app.components.yamlfile import describe_errors, read_yaml
+from app.services.answering import Assistant, Citation
+from app.services.checklist import Cite
+from app.services.deadlines import Deadline, deadline
+
+Tone = Literal["warm", "neutral", "firm"]
+DATE_FIELDS = ("order_date", "shipped_date", "dispute_opened", "penalty_date")
+FACT_FIELDS = ("order_id", "tracking_number", "carrier", *DATE_FIELDS, "amount", "evidence")
+FACT_LABELS = {
+    "order_id": "order number",
+    "tracking_number": "tracking number",
+    "carrier": "carrier",
+    "order_date": "order date",
+    "shipped_date": "shipping date",
+    "dispute_opened": "date the dispute or request was opened",
+    "penalty_date": "penalty, complaint or ruling date",
+    "amount": "amount",
+    "evidence": "evidence you have",
+}
+DATE_LABELS = {
+    "order_date": "order date",
+    "shipped_date": "shipped",
+    "dispute_opened": "dispute or request opened",
+    "penalty_date": "penalty or ruling",
+}
+
+
+class DraftingError(ValueError):
+    """Bad templates or a bad case; the message says what to fix."""
+
+
+class Line(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str | None = None
+    otherwise: str | list[str] | None = Field(None, alias="else")  # tried in order
+    tone: dict[Tone, str] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_string(cls, value: object) -> object:
+        return {"text": value} if isinstance(value, str) else value
+
+
+class DeadlineRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    what: str
+    start: Literal["order_date", "shipped_date", "dispute_opened", "penalty_date"] = Field(
+        alias="from"
+    )
+    days: int = Field(ge=0, le=365)
+    working: bool = False
+
+
+class CaseType(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    group: Literal["buyer", "platform"]
+    title: str
+    needs: list[str] = Field(default_factory=list)
+    deadlines: list[DeadlineRule] = Field(default_factory=list)
+    evidence: list[str] = Field(min_length=1)
+    cite: list[Cite] = Field(min_length=1)
+    body: list[Line] = Field(min_length=1)
+
+    @field_validator("needs")
+    @classmethod
+    def _known_facts(cls, needs: list[str]) -> list[str]:
+        unknown = set(needs) - set(FACT_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown facts {sorted(unknown)}; known: {list(FACT_FIELDS)}")
+        return needs
+
+
+class Forbidden(BaseModel):
+    pattern: str
+    why: str
+
+
+class Templates(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    forbidden: list[Forbidden]
+    greetings: dict[Literal["buyer", "platform"], dict[Tone, str]]
+    closings: dict[Literal["buyer", "platform"], dict[Tone, str]]
+    proposals: dict[str, Line]
+    types: list[CaseType] = Field(min_length=1)
+
+    def type(self, type_id: str) -> CaseType:
+        for case_type in self.types:
+            if case_type.id == type_id:
+                return case_type
+        known = ", ".join(t.id for t in self.types)
+        raise DraftingError(f"Unknown case type '{type_id}'. Known types: {known}.")
+
+
+def load_templates(path: Path) -> Templates:
+    raw = read_yaml(path, DraftingError, "templates file")
+    try:
+        templates = Templates.model_validate(raw)
+    except ValidationError as exc:
+        raise DraftingError(
+            f"Templates file {path} is invalid:\n{describe_errors(exc, raw)}"
+        ) from exc
+    for rule in templates.forbidden:
+        re.compile(rule.pattern)
+    return templates
+
+
+class Case(BaseModel):
+    """What the seller tells us about the case; every fact is optional but `type`."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    type: str
+    order_id: str | None = None
+    tracking_number: str | None = None
+    carrier: str | None = None
+    order_date: date | None = None
+    shipped_date: date | None = None
+    dispute_opened: date | None = None
+    penalty_date: date | None = None
+    buyer_claim: str | None = None
+    proposal: Literal["refund", "partial_refund", "resend", "return"] | None = None
+    amount: str | None = None
+    evidence: list[str] = Field(default_factory=list)
+    tone: Tone = "neutral"
+    language: str = "en"
+    today: date | None = None
+
+    @field_validator("evidence", mode="before")
+    @classmethod
+    def _evidence_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [line.strip(" -•") for line in value.splitlines() if line.strip(" -•")]
+        return value or []
+
+    @field_validator("amount", "order_id", "tracking_number", "carrier", mode="before")
+    @classmethod
+    def _text(cls, value: object) -> object:
+        return None if value in ("", None) else str(value)
+
+
+@dataclass
+class Draft:
+    case_type: str
+    title: str
+    text: str
+    deadlines: list[Deadline]
+    evidence: list[str]
+    citations: list[Citation]
+    missing: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.case_type,
+            "title": self.title,
+            "text": self.text,
+            "deadlines": [d.to_dict() for d in self.deadlines],
+            "evidence": self.evidence,
+            "citations": [asdict(c) for c in self.citations],
+            "missing": self.missing,
+            "warnings": self.warnings,
+        }
+
+
+def parse_case(raw: object) -> Case:
+    if not isinstance(raw, dict):
+        raise DraftingError("A case must be a mapping with at least `type`.")
+    try:
+        return Case.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'case'}: {e['msg']}" for e in exc.errors()
+        )
+        raise DraftingError(f"The case has problems: {problems}") from exc
+
+
+class DraftingService:
+    def __init__(
+        self, templates: Templates, assistant: Assistant, database: Database | None = None
+    ) -> None:
+        self.templates = templates
+        self.assistant = assistant
+        self.db = database
+        self._forbidden = [(re.compile(r.pattern, re.I), r.why) for r in templates.forbidden]
+        self._citations: dict[str, list[Citation]] = {}
+
+    def draft(self, case: Case) -> Draft:
+        case_type = self.templates.type(case.type)
+        facts, warnings = self._facts(case)
+        lines = [self.templates.greetings[case_type.group][case.tone]]
+        for line in case_type.body:
+            rendered = self._render(line, facts, case.tone)
+            if rendered:
+                lines.append(rendered)
+        lines.append(self.templates.closings[case_type.group][case.tone])
+        text, removed = self._without_forbidden(lines)
+        warnings += removed
+        if case.language.lower() not in ("en", "english"):
+            warnings.append(
+                f"Only English templates exist; the draft is in English, not '{case.language}'."
+            )
+        today = case.today or date.today()
+        deadlines = [
+            deadline(
+                rule.what,
+                getattr(case, rule.start),
+                rule.days,
+                today,
+                rule.working,
+                DATE_LABELS[rule.start],
+            )
+            for rule in case_type.deadlines
+            if getattr(case, rule.start)
+        ]
+        missing = [name for name in case_type.needs if not facts.get(name)]
+        missing += [
+            f"{rule.start} (for the deadline: {rule.what})"
+            for rule in case_type.deadlines
+            if not getattr(case, rule.start) and rule.start not in missing
+        ]
+        return Draft(
+            case_type.id,
+            case_type.title,
+            text,
+            deadlines,
+            case_type.evidence,
+            self._cite(case_type),
+            missing,
+            warnings,
+        )
+
+    def save(self, case: Case, draft: Draft) -> int:
+        if self.db is None:
+            raise DraftingError("No database to save drafts in.")
+        with self.db.connect() as db:
+            cursor = db.execute(
+                "INSERT INTO drafts(case_type, title, case_json, draft_json) VALUES (?,?,?,?)",
+                (draft.case_type, draft.title, case.model_dump_json(), _json(draft.to_dict())),
+            )
+            return int(cursor.lastrowid)
+
+    def saved(self) -> list[dict[str, Any]]:
+        if self.db is None:
+            return []
+        import json
+
+        return [
+            {
+                "id": r["id"],
+                "type": r["case_type"],
+                "title": r["title"],
+                "created_at": r["created_at"],
+                "case": json.loads(r["case_json"]),
+                "draft": json.loads(r["draft_json"]),
+            }
+            for r in self.db.fetch_all("SELECT * FROM drafts ORDER BY id DESC")
+        ]
+
+    # -- internals ------------------------------------------------------------------------------
+    def _facts(self, case: Case) -> tuple[dict[str, str], list[str]]:
+        """The case's facts as text; a fact that says something forbidden is left out."""
+        warnings: list[str] = []
+
+        def allowed(value: str) -> bool:
+            why = self._violation(value)
+            if why:
+                warnings.append(f'Left out "{value}": {why}')
+            return why is None
+
+        facts = {
+            name: (value.isoformat() if isinstance(value, date) else str(value))
+            for name in FACT_FIELDS
+            if (value := getattr(case, name)) and name != "evidence"
+        }
+        facts = {name: value for name, value in facts.items() if allowed(value)}
+        evidence = [item for item in case.evidence if allowed(item)]
+        if evidence:
+            facts["evidence"] = "; ".join(evidence)
+        if case.proposal:
+            proposal = self._render(self.templates.proposals[case.proposal], facts, case.tone)
+            if proposal:
+                facts["proposal"] = proposal
+        return facts, warnings
+
+    def _violation(self, text: str) -> str | None:
+        return next((why for pattern, why in self._forbidden if pattern.search(text)), None)
+
+    @staticmethod
+    def _render(line: Line, facts: dict[str, str], tone: Tone) -> str | None:
+        if line.tone is not None:
+            return line.tone.get(tone)
+        otherwise = line.otherwise if isinstance(line.otherwise, list) else [line.otherwise]
+        usable = [
+            c for c in (line.text, *otherwise) if c and all(name in facts for name in _fields(c))
+        ]
+        if not usable:
+            return None
+        best = max(usable, key=lambda c: len(set(_fields(c))))  # keep as many facts as possible
+        return best.format_map(facts)
+
+    def _without_forbidden(self, lines: list[str]) -> tuple[str, list[str]]:
+        """Last line of defence for template wording: drop any sentence the rules forbid."""
+        warnings: list[str] = []
+        paragraphs = []
+        for line in lines:
+            kept = []
+            for sentence in split_sentences(line) or [Sentence(line, 0)]:
+                why = self._violation(sentence.text)
+                if why:
+                    warnings.append(f"Removed a sentence: {why}")
+                else:
+                    kept.append(sentence.text)
+            if kept:
+                paragraphs.append(" ".join(kept))
+        return "\n\n".join(paragraphs), warnings
+
+    def _cite(self, case_type: CaseType) -> list[Citation]:
+        if case_type.id not in self._citations:
+            found: list[Citation] = []
+            for cite in case_type.cite:
+                for c in self.assistant.cite(cite.query, cite.source, cite.section, limit=1):
+                    if all(c.quote != seen.quote for seen in found):
+                        found.append(c)
+            for n, c in enumerate(found, 1):
+                c.n = n
+            self._citations[case_type.id] = found
+        return self._citations[case_type.id]
+
+
+def _fields(template: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name]
+
+
+def _json(value: object) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, default=str)

@@ -1,0 +1,43 @@
+"""Drafting in a real browser: one buyer reply and one appeal, with deadline and sources."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import shot
+
+
+def test_buyer_reply_and_appeal_in_the_browser(app_url, page):
+    page.goto(app_url)
+    page.get_by_role("link", name="Draft a message").click()
+    page.get_by_label("Order number").wait_for(timeout=180_000)  # first run indexes knowledge/
+    page.get_by_label("Order number").fill("8123456789")
+    page.get_by_label("Tracking number").fill("LP00123456789CN")
+    page.get_by_label("Carrier").fill("Cainiao")
+    opened = (dt.date.today() - dt.timedelta(days=2)).strftime("%Y%m%d")
+    page.get_by_role("spinbutton", name="year, Dispute or request opened on").click()
+    page.keyboard.type(opened)  # the date field's year, month and day segments fill in turn
+    page.get_by_role("button", name="Draft the message").click()
+    page.get_by_text("Evidence to attach").wait_for(timeout=60_000)
+    draft = page.get_by_label("Your draft (edit freely before sending)").input_value()
+    assert "8123456789" in draft and "Cainiao" in draft
+    page.get_by_text("Accept or reject the refund request: due", exact=False).wait_for()
+    page.get_by_text("3 day(s) left", exact=False).first.wait_for()
+    shot(page, "draft-01-buyer-reply")
+
+    page.get_by_text("AliExpress (appeal)", exact=True).click()
+    case_type = page.locator("[data-testid='stSelectbox'] input").first
+    expect(case_type).to_have_value(re.compile(r"^Appeal: penalty for prohibited"))
+    page.get_by_label("Evidence you have, one item per line").fill(
+        "Product photos\nSupplier licence"
+    )
+    page.get_by_role("button", name="Draft the message").click()
+    page.get_by_text("Rules this relies on").wait_for(timeout=60_000)
+    page.wait_for_timeout(500)
+    appeal = page.get_by_label("Your draft (edit freely before sending)").input_value()
+    assert appeal.startswith("Dear AliExpress review team")
+    assert "Product photos; Supplier licence" in appeal
+    shot(page, "draft-02-appeal")
