@@ -137,7 +137,8 @@ def ask(
 def _print_answer(answer) -> None:
     style = "yellow" if answer.refused else "green"
     console.print(
-        Panel(escape(answer.text), title=escape(answer.question[:80]), border_style=style)
+        Panel(escape(answer.text), title=escape(answer.question[:80]), border_style=style),
+        soft_wrap=False,
     )
     for note in answer.notes:
         if note not in answer.text:
@@ -381,7 +382,9 @@ def draft(
     if as_json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
         return
-    console.print(Panel(escape(result.text), title=escape(result.title)))
+    console.rule(escape(result.title))
+    print(result.text)  # plain, so it copies cleanly
+    console.rule()
     for d in result.deadlines:
         state = "[bold red]OVERDUE[/]" if d.overdue else f"{d.days_left} day(s) left"
         console.print(f"Deadline: {escape(d.what)}: {d.due.isoformat()} ({state}; {d.basis})")

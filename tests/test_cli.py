@@ -46,6 +46,8 @@ def test_ask_batch_from_stdin_one_json_per_line(kb_env):
 def test_ask_pretty_output_and_empty_question(kb_env):
     result = run(["ask", QUESTION], kb_env)
     assert result.returncode == 0 and "[1]" in result.stdout and "https://" in result.stdout
+    flat = " ".join(result.stdout.replace("│", " ").split())
+    assert "after the buyer opens it or changes it." in flat  # wrapped, never cropped
     empty = run(["ask", "   "], kb_env)
     assert empty.returncode == 2 and "Please type a question" in empty.stdout
     assert "Traceback" not in empty.stderr
