@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 import yaml
@@ -244,3 +245,32 @@ def test_cli_list_and_answers(kb_settings, assistant, tmp_path):
     answers.write_text("acc-one-account: perhaps\n")
     bad = run("--answers", str(answers))
     assert bad.returncode == 2 and "not an answer" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_interactive_cli_saves_as_it_goes_and_resumes(kb_settings, assistant, tmp_path):
+    env = cli_env(kb_settings, CHECKLIST_PATH=str(CHECKLIST), DATA_DIR=str(tmp_path / "data"))
+    profile = "\n".join(["n"] * 5)  # five profile questions, all "no"
+    first = run_cli(
+        "inspect",
+        "--store",
+        "Terminal Shop",
+        env=env,
+        stdin=f"{profile}\nno\nwe have two shops\nyes\nstop\n",
+    )
+    assert first.returncode == 0, first.stderr
+    match = re.search(r"--resume (\d+)", first.stdout)
+    assert match, first.stdout
+    service = InspectionService(
+        load_checklist(CHECKLIST), Database(tmp_path / "data" / "app.sqlite"), assistant
+    )
+    saved = service.get(int(match.group(1)))
+    assert {k: (v.answer, v.note) for k, v in saved.answers.items()} == {
+        "acc-one-account": ("no", "we have two shops"),
+        "acc-not-shared": ("yes", ""),
+    }
+    assert saved.completed_at is None
+
+    resumed = run_cli("inspect", "--resume", match.group(1), env=env, stdin="unsure\n\nstop\n")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Resuming inspection" in resumed.stdout
+    assert service.get(saved.id).answers["acc-active-login"].answer == "unsure"
