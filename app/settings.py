@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     refusal_threshold: float = Field(0.54, ge=-1.0, le=2.0)
     answer_mode: Literal["extractive"] = "extractive"
     answer_sentences: int = Field(4, ge=1, le=12)
+    answer_min_relative_score: float = Field(0.7, gt=0.0, le=1.0)
     max_question_chars: int = Field(2000, ge=50)
 
     @field_validator("chroma_host", mode="before")

@@ -272,7 +272,7 @@ class Assistant:
         for cand in scored:
             if len(picked) >= self.settings.answer_sentences:
                 break
-            if picked and cand.score < 0.8 * best:
+            if picked and cand.score < self.settings.answer_min_relative_score * best:
                 break
             if any(_near_duplicate(cand.sentence.text, p.sentence.text) for p in picked):
                 continue
