@@ -35,9 +35,9 @@ def test_buyer_reply_and_appeal_in_the_browser(app_url, page):
         "Product photos\nSupplier licence"
     )
     page.get_by_role("button", name="Draft the message").click()
-    page.get_by_text("Rules this relies on").wait_for(timeout=60_000)
-    page.wait_for_timeout(500)
-    appeal = page.get_by_label("Your draft (edit freely before sending)").input_value()
-    assert appeal.startswith("Dear AliExpress review team")
+    draft_box = page.get_by_label("Your draft (edit freely before sending)")
+    # the buyer reply is still on the page until the rerun lands: wait for the new text
+    expect(draft_box).to_have_value(re.compile(r"^Dear AliExpress review team"), timeout=60_000)
+    appeal = draft_box.input_value()
     assert "Product photos; Supplier licence" in appeal
     shot(page, "draft-02-appeal")
