@@ -79,7 +79,10 @@ def lexical_text(text: str, meta: dict[str, Any] | None) -> str:
 
 class HybridRetriever:
     """Keeps a BM25 index of the whole collection in memory and rebuilds it when the store
-    changes (another process ingested, or the app uploaded a file)."""
+    changes (another process ingested, or the app uploaded a file).
+
+    Searches work on the snapshot of the last `refresh()`; the caller refreshes once per
+    request (the `Assistant` does, under its lock) rather than every lookup asking Chroma."""
 
     def __init__(self, store: Store, candidate_k: int = 20, rrf_k: int = 60) -> None:
         self.store = store
@@ -126,7 +129,6 @@ class HybridRetriever:
 
     def passages_in(self, source: str, section: str | None = None) -> list[Passage]:
         """Every passage of one document, or of one section and its subsections."""
-        self.refresh()
         return [
             p
             for p in self._chunks.values()
@@ -139,7 +141,6 @@ class HybridRetriever:
 
     def search(self, query: str, query_vector: list[float], k: int) -> list[Passage]:
         """Top-k fused passages; each carries its dense similarity and BM25 score."""
-        self.refresh()
         if not self._ids:
             return []
         dense = self._dense(query_vector)
