@@ -9,6 +9,7 @@ favours): such a sentence is removed and the seller is told why.
 
 from __future__ import annotations
 
+import json
 import re
 import string
 from dataclasses import asdict, dataclass, field
@@ -257,15 +258,18 @@ class DraftingService:
         with self.db.connect() as db:
             cursor = db.execute(
                 "INSERT INTO drafts(case_type, title, case_json, draft_json) VALUES (?,?,?,?)",
-                (draft.case_type, draft.title, case.model_dump_json(), _json(draft.to_dict())),
+                (
+                    draft.case_type,
+                    draft.title,
+                    case.model_dump_json(),
+                    json.dumps(draft.to_dict(), ensure_ascii=False, default=str),
+                ),
             )
             return int(cursor.lastrowid)
 
     def saved(self) -> list[dict[str, Any]]:
         if self.db is None:
             return []
-        import json
-
         return [
             {
                 "id": r["id"],
@@ -351,9 +355,3 @@ class DraftingService:
 
 def _fields(template: str) -> list[str]:
     return [name for _, name, _, _ in string.Formatter().parse(template) if name]
-
-
-def _json(value: object) -> str:
-    import json
-
-    return json.dumps(value, ensure_ascii=False, default=str)
