@@ -99,6 +99,40 @@ def _print_report(report) -> None:
         console.print(f"[green]{change}[/] {escape(source)}")
 
 
+Provider = Annotated[
+    str | None,
+    typer.Option(
+        "--provider", help="Answer engine: extractive, openai, ollama or llamacpp (default: .env)"
+    ),
+]
+BaseUrl = Annotated[str | None, typer.Option(help="LLM endpoint (default: LLM_BASE_URL)")]
+Model = Annotated[str | None, typer.Option("--model", help="LLM model (default: LLM_MODEL)")]
+
+
+def _answerer(provider: str | None, base_url: str | None, model: str | None):
+    """The assistant and the engine the options and settings ask for (keys only from .env)."""
+    from pydantic import ValidationError
+
+    from app.components.llm import ProviderError
+    from app.services.answering import Assistant
+    from app.services.generation import answerer_for
+    from app.settings import Settings
+
+    overrides = {"llm_provider": provider, "llm_base_url": base_url, "llm_model": model}
+    values = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        settings = Settings.model_validate({**get_settings().model_dump(), **values})
+    except ValidationError as exc:
+        raise _fail(f"Bad provider options: {exc.errors()[0]['msg']}") from None
+    try:
+        assistant = Assistant.from_settings(settings)
+        return assistant, answerer_for(settings, assistant)
+    except EXPECTED as exc:
+        raise _fail(str(exc)) from None
+    except ProviderError as exc:
+        raise _fail(str(exc)) from None
+
+
 @cli.command()
 def ask(
     question: Annotated[
@@ -107,31 +141,59 @@ def ask(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the answer object as JSON")
     ] = False,
+    provider: Provider = None,
+    base_url: BaseUrl = None,
+    model: Model = None,
 ) -> None:
-    """Answer a rule question with citations from the knowledge base."""
-    from app.services.answering import Assistant
-
-    try:
-        assistant = Assistant.from_settings()
-    except EXPECTED as exc:
-        raise _fail(str(exc)) from None
-    if question == "-":
-        for line in sys.stdin:
-            if not line.strip():
-                continue
-            answer = assistant.ask(line.rstrip("\n"))
-            if as_json:
-                print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
-            else:
-                _print_answer(answer)
-        return
-    answer = assistant.ask(question)
-    if as_json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False))
-    else:
-        _print_answer(answer)
-    if answer.error and answer.error != "empty_index":
+    """Answer a rule question with citations from the knowledge base (an LLM's answer is
+    streamed, then shown again as verified against its sources)."""
+    _, engine = _answerer(provider, base_url, model)
+    questions = (
+        [line.rstrip("\n") for line in sys.stdin if line.strip()] if question == "-" else [question]
+    )
+    answer = None
+    for text in questions:
+        answer = _ask_one(engine, text, as_json)
+        if as_json:
+            print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+        else:
+            _print_answer(answer)
+    if question != "-" and answer and answer.error and answer.error != "empty_index":
         raise typer.Exit(2)
+
+
+def _ask_one(engine, question: str, as_json: bool):
+    """Ask, streaming an LLM's tokens as they arrive: in a terminal they are replaced by the
+    verified answer; in a pipe they stay, under a header, before it."""
+    from rich.live import Live
+    from rich.text import Text
+
+    from app.services.generation import GroundedAnswerer
+
+    if as_json or not isinstance(engine, GroundedAnswerer):
+        return engine.ask(question)
+    if console.is_terminal:
+        streamed: list[str] = []
+        with Live(Text(""), console=console, transient=True, refresh_per_second=12) as live:
+
+            def show(token: str) -> None:
+                streamed.append(token)
+                live.update(Text("".join(streamed), style="dim"))
+
+            return engine.ask(question, on_token=show)
+    console.print(f"[dim]Streaming from {escape(engine.label)}; the verified answer follows.[/]")
+    wrote = False
+
+    def write(token: str) -> None:
+        nonlocal wrote
+        wrote = True
+        sys.stdout.write(token)
+        sys.stdout.flush()
+
+    answer = engine.ask(question, on_token=write)
+    if wrote:
+        print()
+    return answer
 
 
 def _print_answer(answer) -> None:
@@ -140,6 +202,11 @@ def _print_answer(answer) -> None:
         Panel(escape(answer.text), title=escape(answer.question[:80]), border_style=style),
         soft_wrap=False,
     )
+    if answer.engine != "extractive" and not answer.provider_error and not answer.refused:
+        console.print(
+            f"[dim]Written by {escape(answer.engine)}; every sentence was checked against the "
+            "source it cites.[/]"
+        )
     for note in answer.notes:
         if note not in answer.text:
             console.print(f"[dim]{escape(note)}[/]")
@@ -167,18 +234,19 @@ def evaluate_cmd(
     min_citation_validity: Annotated[
         float, typer.Option(help="Exit 1 if citation validity is lower")
     ] = 0.0,
+    provider: Provider = None,
+    base_url: BaseUrl = None,
+    model: Model = None,
 ) -> None:
-    """Score answers on a question set: recall, MRR, key facts, refusals, citation validity."""
-    from app.services.answering import Assistant
+    """Score answers on a question set: recall, MRR, key facts, refusals, citation validity.
+    With --provider, scores that LLM's verified answers on the same questions."""
     from app.services.evaluation import QuestionSetError, document_reader, evaluate, load_questions
 
     try:
         items = load_questions(questions)
-        assistant = Assistant.from_settings()
     except QuestionSetError as exc:
         raise _fail(str(exc)) from None
-    except EXPECTED as exc:
-        raise _fail(str(exc)) from None
+    assistant, engine = _answerer(provider, base_url, model)
     with Progress(
         TextColumn("[bold blue]Evaluating"),
         BarColumn(),
@@ -189,7 +257,7 @@ def evaluate_cmd(
     ) as progress:
         task = progress.add_task("", total=len(items))
         report = evaluate(
-            assistant,
+            engine,
             items,
             document_reader(assistant),
             progress=lambda done, _total: progress.update(task, completed=done),
@@ -248,6 +316,12 @@ def _print_eval(report) -> None:
             style="bold" if name == "overall" else None,
         )
     console.print(table)
+    overall = report.overall
+    if overall.model_answers or overall.fallbacks:
+        console.print(
+            f"LLM answers used (verified): {overall.model_answers} of {overall.questions}; "
+            f"fell back to the extractive answer: {overall.fallbacks}."
+        )
     if report.failures:
         console.print(f"[bold]Failures ({len(report.failures)}):[/]")
         for item in report.failures:
@@ -343,6 +417,12 @@ def draft(
     ] = None,
     save: Annotated[bool, typer.Option(help="Also save the draft in the app's history")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+    polish: Annotated[
+        bool, typer.Option("--polish", help="Reword with the LLM provider (facts kept verbatim)")
+    ] = False,
+    provider: Provider = None,
+    base_url: BaseUrl = None,
+    model: Model = None,
 ) -> None:
     """Draft a buyer dispute reply or a platform appeal, with deadlines, evidence and rules."""
     from app.components.yamlfile import read_yaml
@@ -367,12 +447,20 @@ def draft(
                 console.print("Give a case file with --case case.yaml to draft a message.")
         return
 
-    from app.services.answering import Assistant
+    from app.services.generation import GroundedAnswerer
 
     try:
         parsed = parse_case(read_yaml(case, DraftingError, "case file"))
-        service = DraftingService(templates, Assistant.from_settings(), _database(settings))
+    except DraftingError as exc:
+        raise _fail(str(exc)) from None
+    assistant, engine = _answerer(provider, base_url, model)
+    if polish and not isinstance(engine, GroundedAnswerer):
+        raise _fail("--polish needs an LLM: set LLM_PROVIDER in .env or pass --provider.")
+    try:
+        service = DraftingService(templates, assistant, _database(settings))
         result = service.draft(parsed)
+        if polish:
+            result = service.polish(result, engine.llm, engine.settings)
         if save:
             service.save(parsed, result)
     except DraftingError as exc:
@@ -385,6 +473,8 @@ def draft(
     console.rule(escape(result.title))
     print(result.text)  # plain, so it copies cleanly
     console.rule()
+    if result.polished_by:
+        console.print(f"[dim]Reworded by {escape(result.polished_by)}; every fact checked.[/]")
     for d in result.deadlines:
         state = "[bold red]OVERDUE[/]" if d.overdue else f"{d.days_left} day(s) left"
         console.print(f"Deadline: {escape(d.what)}: {d.due.isoformat()} ({state}; {d.basis})")

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Offline by construction: nothing may reach a model hub or phone home, whatever imports first.
@@ -59,14 +59,31 @@ class Settings(BaseSettings):
     candidate_k: int = Field(20, ge=1, le=200)
     rrf_k: int = Field(60, ge=1)
     refusal_threshold: float = Field(0.54, ge=-1.0, le=2.0)
-    answer_mode: Literal["extractive"] = "extractive"
     answer_sentences: int = Field(4, ge=1, le=12)
     answer_min_relative_score: float = Field(0.7, gt=0.0, le=1.0)
     max_question_chars: int = Field(2000, ge=50)
 
-    @field_validator("chroma_host", mode="before")
+    # Optional LLM provider for answers and draft polish; `extractive` needs none.
+    llm_provider: Literal["extractive", "openai", "ollama", "llamacpp"] = "extractive"
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model_path: Path | None = Field(None, description="GGUF file for `llamacpp`")
+    llm_timeout: float = Field(60.0, gt=0, le=3600, description="seconds for one answer")
+    llm_max_tokens: int = Field(400, ge=16, le=8192)
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
+    llm_context_size: int = Field(4096, ge=512, le=131072, description="`llamacpp` only")
+    llm_sources: int = Field(4, ge=1, le=10, description="passages shown to the LLM")
+    llm_min_support: float = Field(0.6, ge=0.0, le=1.0)
+
+    @field_validator("chroma_host", "llm_base_url", "llm_model", "llm_api_key", mode="before")
     @classmethod
     def _blank_host_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("llm_model_path", "embedding_model_path", mode="before")
+    @classmethod
+    def _blank_path_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @property

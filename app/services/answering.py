@@ -21,7 +21,7 @@ from app.components.retriever import HybridRetriever, Passage
 from app.components.store import Store, open_store
 from app.components.text import Sentence, split_sentences, terms
 from app.services.policy import LEGAL_NOTE, declined, legal_exposure
-from app.services.questions import clean_question, condense
+from app.services.questions import CleanQuestion, clean_question, condense
 from app.settings import Settings, get_settings
 
 UNCERTAIN_NOTE = (
@@ -63,6 +63,12 @@ class Answer:
     standalone_question: str = ""
     error: str | None = None
     confidence: float = 0.0
+    # Who wrote the text, and whether every sentence was checked against its source: quoted
+    # sentences are by construction; LLM sentences only after verification.
+    engine: str = "extractive"
+    verified: bool = True
+    unsupported_sentences: list[str] = field(default_factory=list)
+    provider_error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +78,10 @@ class Answer:
             "refused": self.refused,
             "error": self.error,
             "confidence": round(self.confidence, 4),
+            "engine": self.engine,
+            "verified": self.verified,
+            "unsupported_sentences": self.unsupported_sentences,
+            "provider_error": self.provider_error,
             "notes": self.notes,
             "citations": [asdict(c) for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
@@ -85,6 +95,19 @@ class _Scored:
     passage: Passage
     score: float
     semantic: float
+
+
+@dataclass
+class Evidence:
+    """What retrieval found for one question, before any answer is written from it."""
+
+    question: str
+    standalone: str
+    notes: list[str]
+    candidates: list[Passage]
+    passages: list[Passage]
+    scored: list[_Scored]
+    score: float
 
 
 class Assistant:
@@ -111,6 +134,15 @@ class Assistant:
 
     # -- public API ---------------------------------------------------------------------------
     def ask(self, question: object, history: Sequence[dict] | None = None) -> Answer:
+        screened = self.screen(question)
+        if isinstance(screened, Answer):
+            return screened
+        evidence = self.gather(screened.text, condense(screened.text, history), screened.notes)
+        return evidence if isinstance(evidence, Answer) else self.compose(evidence)
+
+    def screen(self, question: object) -> CleanQuestion | Answer:
+        """The question made safe to search, or the answer that ends it here (empty input,
+        a request to evade the rules or to override instructions)."""
         cleaned = clean_question(question, self.settings.max_question_chars)
         if cleaned.error:
             return Answer(str(question or ""), cleaned.error, refused=True, error=cleaned.error)
@@ -123,10 +155,56 @@ class Assistant:
                 notes=cleaned.notes,
                 standalone_question=cleaned.text,
             )
+        return cleaned
+
+    def gather(self, question: str, standalone: str, notes: list[str]) -> Evidence | Answer:
+        """Search for a standalone question (typos fixed here) and score the evidence."""
         with self._lock:  # the model and caches are shared by Streamlit's threads
             self.retriever.refresh()
-            standalone = self._standalone(cleaned.text, history)
-            return self._answer(cleaned.text, standalone, cleaned.notes)
+            standalone = self.retriever.speller.correct(standalone)
+            if self.retriever.size == 0:
+                message = (
+                    "The knowledge base is empty. Run `compliance ingest` (or open the app, "
+                    "which indexes knowledge/ on first start) and ask again."
+                )
+                return Answer(
+                    question,
+                    message,
+                    refused=True,
+                    notes=notes,
+                    standalone_question=standalone,
+                    error="empty_index",
+                )
+            k = self.settings.retrieval_k
+            candidates, query_vector = self._search(standalone, max(k, 8))
+            scored, score = self._score_sentences(standalone, query_vector, candidates[:4])
+        return Evidence(question, standalone, notes, candidates, candidates[:k], scored, score)
+
+    def compose(self, evidence: Evidence) -> Answer:
+        """The extractive answer: quoted sentences, or a refusal when the evidence is weak."""
+        question, notes = evidence.question, evidence.notes
+        if not evidence.scored or evidence.score < self.settings.refusal_threshold:
+            return Answer(
+                question,
+                REFUSAL_TEXT,
+                refused=True,
+                passages=evidence.passages,
+                notes=notes,
+                standalone_question=evidence.standalone,
+                confidence=evidence.score,
+            )
+        text, citations = _compose(self._choose(evidence.scored))
+        text, notes = with_caution(question, text, notes, citations)
+        return Answer(
+            question,
+            text,
+            refused=False,
+            citations=citations,
+            passages=evidence.passages,
+            notes=notes,
+            standalone_question=evidence.standalone,
+            confidence=evidence.score,
+        )
 
     def retrieve(
         self, question: str, history: Sequence[dict] | None = None, k: int | None = None
@@ -158,6 +236,16 @@ class Assistant:
             chosen.sort(key=lambda s: (s.passage_rank, s.sentence.start))
             return _compose(chosen)[1]
 
+    def sentence_vectors(self, texts: list[str]) -> np.ndarray:
+        """Normalised vectors of indexed sentences (cached on disk and in memory)."""
+        with self._lock:
+            return self._sentence_vectors(texts)
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        """Normalised vectors of one-off texts (generated sentences), not cached."""
+        with self._lock:
+            return np.asarray(self.embeddings.embed_documents(texts), dtype=np.float32)
+
     # -- internals ----------------------------------------------------------------------------
     def _standalone(self, question: str, history: Sequence[dict] | None) -> str:
         """The search query: follow-ups joined to what they follow, typos fixed."""
@@ -166,51 +254,6 @@ class Assistant:
     def _search(self, standalone: str, k: int) -> tuple[list[Passage], list[float]]:
         query_vector = self.embeddings.embed_query(standalone)
         return self.retriever.search(standalone, query_vector, k=k), query_vector
-
-    def _answer(self, question: str, standalone: str, notes: list[str]) -> Answer:
-        if self.retriever.size == 0:
-            message = (
-                "The knowledge base is empty. Run `compliance ingest` (or open the app, "
-                "which indexes knowledge/ on first start) and ask again."
-            )
-            return Answer(
-                question,
-                message,
-                refused=True,
-                notes=notes,
-                standalone_question=standalone,
-                error="empty_index",
-            )
-        k = self.settings.retrieval_k
-        candidates, query_vector = self._search(standalone, max(k, 8))
-        passages = candidates[:k]
-        scored, evidence = self._score_sentences(standalone, query_vector, candidates[:4])
-        if not scored or evidence < self.settings.refusal_threshold:
-            return Answer(
-                question,
-                REFUSAL_TEXT,
-                refused=True,
-                passages=passages,
-                notes=notes,
-                standalone_question=standalone,
-                confidence=evidence,
-            )
-        text, citations = _compose(self._choose(scored))
-        if any(c.uncertain for c in citations):
-            notes = [*notes, UNCERTAIN_NOTE]
-            text = f"{text}\n\n{UNCERTAIN_NOTE}"
-        if legal_exposure(question):
-            notes = [*notes, LEGAL_NOTE]
-        return Answer(
-            question,
-            text,
-            refused=False,
-            citations=citations,
-            passages=passages,
-            notes=notes,
-            standalone_question=standalone,
-            confidence=evidence,
-        )
 
     def _score_sentences(
         self, query: str, query_vector: list[float], passages: list[Passage]
@@ -223,12 +266,7 @@ class Assistant:
         best passage contain, minus the weight of question terms the corpus never uses at all
         ("commission", another platform's name): topical closeness alone is not an answer.
         """
-        pool = [
-            (rank, p, s)
-            for rank, p in enumerate(passages)
-            for s in split_sentences(p.text)
-            if not _SOURCE_LINE.match(s.text)
-        ]
+        pool = [(rank, p, s) for rank, p in enumerate(passages) for s in source_sentences(p)]
         if not pool:
             return [], 0.0
         semantic = self._sentence_vectors([s.text for _, _, s in pool]) @ np.asarray(
@@ -292,6 +330,40 @@ class Assistant:
         df = self.retriever.document_frequency(term)
         n = max(self.retriever.size, 1)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+def with_caution(
+    question: str, text: str, notes: list[str], citations: list[Citation]
+) -> tuple[str, list[str]]:
+    """Add the uncertainty caution (to the text too, so it is never missed) and the
+    not-legal-advice note where they apply."""
+    if any(c.uncertain for c in citations):
+        notes = [*notes, UNCERTAIN_NOTE]
+        text = f"{text}\n\n{UNCERTAIN_NOTE}"
+    if legal_exposure(question):
+        notes = [*notes, LEGAL_NOTE]
+    return text, notes
+
+
+def citation_for(n: int, passage: Passage, sentence: Sentence) -> Citation:
+    """A citation quoting one sentence of a passage verbatim."""
+    return Citation(
+        n=n,
+        source=passage.source,
+        title=passage.title,
+        section=passage.section,
+        page=passage.page,
+        url=_url_for(passage, sentence),
+        quote=sentence.text,
+        uncertain=passage.uncertain,
+        passage_id=passage.id,
+        reliability=str(passage.metadata.get("reliability", "")),
+    )
+
+
+def source_sentences(passage: Passage) -> list[Sentence]:
+    """The sentences of a passage that can be quoted (not its "Source: ..." lines)."""
+    return [s for s in split_sentences(passage.text) if not _SOURCE_LINE.match(s.text)]
 
 
 def _near_duplicate(a: str, b: str) -> bool:
@@ -360,20 +432,7 @@ def _compose(chosen: list[_Scored]) -> tuple[str, list[Citation]]:
             citations[-1].quote = passage.text[begin : sentence.start + len(sentence.text)]
         else:
             begin = sentence.start
-            citations.append(
-                Citation(
-                    n=len(citations) + 1,
-                    source=passage.source,
-                    title=passage.title,
-                    section=passage.section,
-                    page=passage.page,
-                    url=_url_for(passage, sentence),
-                    quote=sentence.text,
-                    uncertain=passage.uncertain,
-                    passage_id=passage.id,
-                    reliability=str(passage.metadata.get("reliability", "")),
-                )
-            )
+            citations.append(citation_for(len(citations) + 1, passage, sentence))
         parts.append(f"{sentence.text} [{citations[-1].n}]")
         previous = item
     return " ".join(parts), citations

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import re
 import string
-from dataclasses import asdict, dataclass, field
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -20,11 +22,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.components.database import Database
+from app.components.llm import describe_failure, provider_label
 from app.components.text import Sentence, split_sentences
 from app.components.yamlfile import describe_errors, read_yaml
 from app.services.answering import Assistant, Citation
 from app.services.checklist import Cite
 from app.services.deadlines import Deadline, deadline
+from app.services.generation import stream_text
+from app.services.prompts import POLISH_PROMPT
+from app.services.verification import check, figures
+from app.settings import Settings
+
+_TAGS = re.compile(r"</?\s*message\s*>", re.I)
 
 Tone = Literal["warm", "neutral", "firm"]
 DATE_FIELDS = ("order_date", "shipped_date", "dispute_opened", "penalty_date")
@@ -171,12 +180,16 @@ class Draft:
     citations: list[Citation]
     missing: list[str]
     warnings: list[str] = field(default_factory=list)
+    # Case facts as they appear in the text: a polish must keep each one verbatim.
+    protected: list[str] = field(default_factory=list)
+    polished_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "type": self.case_type,
             "title": self.title,
             "text": self.text,
+            "polished_by": self.polished_by,
             "deadlines": [d.to_dict() for d in self.deadlines],
             "evidence": self.evidence,
             "citations": [asdict(c) for c in self.citations],
@@ -241,6 +254,11 @@ class DraftingService:
             for rule in case_type.deadlines
             if not getattr(case, rule.start) and rule.start not in missing
         ]
+        protected = [
+            value
+            for name, value in facts.items()
+            if name in FACT_FIELDS and name != "evidence" and value in text
+        ] + [item for item in case.evidence if item in text]
         return Draft(
             case_type.id,
             case_type.title,
@@ -250,7 +268,52 @@ class DraftingService:
             self._cite(case_type),
             missing,
             warnings,
+            protected,
         )
+
+    def polish(
+        self,
+        draft: Draft,
+        llm: Any,
+        settings: Settings,
+        on_token: Callable[[str], None] | None = None,
+    ) -> Draft:
+        """The draft reworded by the LLM, kept only if every case fact survives verbatim, it
+        adds no figure, nothing the rules forbid, and every sentence is backed by the
+        template draft; otherwise the template draft with a warning saying why."""
+        deadline = time.monotonic() + settings.llm_timeout
+        messages = POLISH_PROMPT.format_messages(draft=draft.text)
+        try:
+            raw = stream_text(llm, messages, deadline, on_token, 4 * len(draft.text) + 400)
+        except Exception as exc:
+            return _unpolished(draft, describe_failure(exc, settings))
+        text = _TAGS.sub("", raw).strip()
+        problems = [
+            f'"{fact}" was changed or dropped' for fact in draft.protected if fact not in text
+        ]
+        added = figures(text) - figures(draft.text)
+        if added:
+            problems.append(f"it added the figure(s) {', '.join(sorted(added))}")
+        forbidden = [why for s in split_sentences(text) if (why := self._violation(s.text))]
+        problems += [f"it wrote something the rules forbid ({why})" for why in forbidden[:1]]
+        if text and not problems:
+            embed = self.assistant.embed_texts
+            checked = check(text, [draft.text], settings.llm_min_support, embed, embed)
+            if checked.unsupported or not checked.claims:
+                problems.append(
+                    f"{len(checked.unsupported)} sentence(s) are not backed by the draft"
+                    if checked.claims
+                    else "it returned no usable sentences"
+                )
+            # ...and the other way round: nothing the template said may go missing.
+            kept = check(draft.text, [text], settings.llm_min_support, embed, embed)
+            if kept.unsupported:
+                problems.append(f'it left out what the draft said: "{kept.unsupported[0].text}"')
+        if not text:
+            problems.append("it returned an empty message")
+        if problems:
+            return _unpolished(draft, "; ".join(problems[:3]))
+        return replace(draft, text=text, polished_by=provider_label(settings))
 
     def save(self, case: Case, draft: Draft) -> int:
         if self.db is None:
@@ -351,6 +414,10 @@ class DraftingService:
                 c.n = n
             self._citations[case_type.id] = found
         return self._citations[case_type.id]
+
+
+def _unpolished(draft: Draft, reason: str) -> Draft:
+    return replace(draft, warnings=[*draft.warnings, f"The LLM polish was not used: {reason}."])
 
 
 def _fields(template: str) -> list[str]:

@@ -25,6 +25,7 @@ from pydantic import (
 
 from app.components.yamlfile import read_yaml
 from app.services.answering import Answer, Assistant
+from app.services.generation import Answerer
 
 
 class Expectation(BaseModel):
@@ -91,6 +92,8 @@ class ItemResult:
     facts_total: int = 0
     citations: int = 0
     citations_valid: int = 0
+    by_model: bool = False  # the text is an LLM's, verified (not the extractive fallback)
+    fell_back: bool = False  # an LLM was asked but its answer was not used
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -110,6 +113,8 @@ class Scores:
     refusal_precision: float | None = None
     refusal_recall: float | None = None
     citation_validity: float | None = None
+    model_answers: int = 0
+    fallbacks: int = 0
 
 
 @dataclass
@@ -137,7 +142,7 @@ DocumentText = Callable[[str], str]
 
 
 def evaluate(
-    assistant: Assistant,
+    assistant: Answerer,
     items: list[EvalItem],
     document_text: DocumentText,
     progress: Callable[[int, int], None] | None = None,
@@ -162,6 +167,8 @@ def evaluate(
 def _score_item(item: EvalItem, answer: Answer, ranking, document_text: DocumentText) -> ItemResult:
     expect = item.expect
     result = ItemResult(item.id, item.category, item.question, expect.refuse, answer.refused)
+    result.fell_back = answer.provider_error is not None
+    result.by_model = answer.engine != "extractive" and not result.fell_back and not answer.refused
     if expect.refuse:
         if not answer.refused:
             result.problems.append("answered, but the knowledge base does not cover this")
@@ -220,6 +227,8 @@ def _aggregate(results: list[ItemResult]) -> Scores:
         scores.refusal_precision = sum(r.refuse_expected for r in refused) / len(refused)
     if unanswerable:
         scores.refusal_recall = sum(r.refused for r in unanswerable) / len(unanswerable)
+    scores.model_answers = sum(r.by_model for r in results)
+    scores.fallbacks = sum(r.fell_back for r in results)
     cited = sum(r.citations for r in results)
     if cited:
         scores.citation_validity = sum(r.citations_valid for r in results) / cited

@@ -27,9 +27,18 @@ def render_answer(answer: dict[str, Any], message_id: int | str) -> None:
         r"\[(\d+)\]", lambda m: f"[[{m.group(1)}]](#{anchor(message_id, int(m.group(1)))})", text
     )
     st.markdown(text)
+    engine = answer.get("engine", "extractive")
+    if engine != "extractive" and not answer.get("provider_error") and not answer.get("refused"):
+        st.caption(
+            md_escape(f"Written by {engine}; every sentence checked against the source it cites.")
+        )
     for note in answer.get("notes", []):
         if note not in answer.get("text", ""):
             st.caption(md_escape(note))
+    if answer.get("unsupported_sentences"):
+        with st.expander("Left out: sentences the sources do not support"):
+            for sentence in answer["unsupported_sentences"]:
+                st.markdown(f"- ~~{md_escape(sentence)}~~")
     citations = answer.get("citations") or []
     passages = {p.get("id"): p for p in answer.get("passages") or []}
     if citations:

@@ -17,6 +17,7 @@ navigation = st.navigation(
         "Library": [
             st.Page(PAGES / "knowledge.py", title="Knowledge base", icon=":material/menu_book:"),
             st.Page(PAGES / "history.py", title="History", icon=":material/history:"),
+            st.Page(PAGES / "settings.py", title="Settings", icon=":material/settings:"),
         ],
     }
 )

@@ -3,19 +3,22 @@ rendering helpers shared by the pages."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 
 import streamlit as st
 
 from app.components.database import Database
+from app.components.llm import ProviderError
 from app.services.answering import Assistant
 from app.services.checklist import load_checklist
 from app.services.conversations import Conversations
 from app.services.drafting import DraftingService, load_templates
+from app.services.generation import Answerer, answerer_for
 from app.services.inspection import InspectionService
 from app.services.knowledge import KnowledgeBase
-from app.settings import get_settings
+from app.settings import Settings, get_settings
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}()#+\-.!|>~<$])")  # brackets kept for [n] markers
 
@@ -33,6 +36,38 @@ def md_escape(text: str) -> str:
 @st.cache_resource(show_spinner=False)
 def assistant() -> Assistant:
     return Assistant.from_settings(get_settings())
+
+
+SESSION_LLM = "llm_override"  # this browser session's provider choice (key kept in memory only)
+
+
+def llm_settings() -> Settings:
+    """The settings from .env, with this session's provider choice from the Settings page."""
+    override = st.session_state.get(SESSION_LLM)
+    base = get_settings()
+    if not override:
+        return base
+    return Settings.model_validate({**base.model_dump(), **override})
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _engine(_settings: Settings, fingerprint: str) -> Answerer:
+    """One engine per provider configuration; `fingerprint` stands for the settings in the
+    cache key (with the key hashed), so the raw key is never part of it."""
+    return answerer_for(_settings, assistant())
+
+
+def engine() -> Answerer:
+    """The answer engine for this session; a provider that can't even be built (missing
+    model name, bad GGUF path) leaves the extractive one in place, with the reason shown."""
+    settings = llm_settings()
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+    fingerprint = settings.model_dump_json() + hashlib.sha256(key.encode()).hexdigest()
+    try:
+        return _engine(settings, fingerprint)
+    except ProviderError as exc:
+        st.warning(f"{exc} Using the quoted (extractive) answers instead.")
+        return assistant()
 
 
 @st.cache_resource(show_spinner=False)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 from app.services.conversations import UnknownConversation
+from app.services.generation import GroundedAnswerer
 from app.ui.answer_view import render_answer
-from app.ui.resources import assistant, conversations, ensure_index, md_escape
+from app.ui.resources import conversations, engine, ensure_index, md_escape
 
 EXAMPLES = [
     "How long do I have to respond to a refund request?",
@@ -17,7 +18,7 @@ EXAMPLES = [
 
 st.title("Ask about AliExpress rules")
 ensure_index()
-bot, store = assistant(), conversations()
+bot, store = engine(), conversations()
 
 conversation = None
 if st.session_state.get("conversation_id"):
@@ -90,9 +91,19 @@ if prompt:
     with st.chat_message("user"):
         st.markdown(md_escape(prompt))
     with st.chat_message("assistant"):
-        with st.status("Searching the rulebook…") as status:
-            answer = bot.ask(prompt, history=history)
-            status.update(label="Done", state="complete")
+        if isinstance(bot, GroundedAnswerer):
+            st.caption(f"Writing with {md_escape(bot.label)}; the answer is checked when done…")
+            placeholder, streamed = st.empty(), []
+
+            def show(token: str) -> None:
+                streamed.append(token)
+                placeholder.markdown(md_escape("".join(streamed)) + " ▌")
+
+            answer = bot.ask(prompt, history=history, on_token=show)
+        else:
+            with st.status("Searching the rulebook…") as status:
+                answer = bot.ask(prompt, history=history)
+                status.update(label="Done", state="complete")
         store.add_message(conversation_id, "user", prompt)
         store.add_message(conversation_id, "assistant", answer.text, answer.to_dict())
     st.rerun()

@@ -9,7 +9,8 @@ import streamlit as st
 
 from app.services.deadlines import deadline
 from app.services.drafting import FACT_LABELS, DraftingError, parse_case
-from app.ui.resources import drafting, ensure_index, md_escape, slug
+from app.services.generation import GroundedAnswerer
+from app.ui.resources import drafting, engine, ensure_index, md_escape, slug
 
 PROPOSALS = {
     None: "No proposal",
@@ -62,6 +63,10 @@ with st.form("case"):
     tone = right.radio("Tone", list(TONES), format_func=TONES.get, index=1, horizontal=True)
     claim = st.text_area("What the buyer says (for your reference; not copied into the draft)")
     evidence = st.text_area("Evidence you have, one item per line")
+    llm = engine()
+    polish = isinstance(llm, GroundedAnswerer) and st.checkbox(
+        f"Polish the wording with {llm.label} (facts are checked and kept verbatim)"
+    )
     submitted = st.form_submit_button("Draft the message", type="primary")
 
 if submitted:
@@ -83,6 +88,9 @@ if submitted:
     try:
         case = parse_case(raw)
         result = service.draft(case)
+        if polish:
+            with st.spinner("Polishing the wording…"):
+                result = service.polish(result, llm.llm, llm.settings)
         service.save(case, result)
         st.session_state.draft_result = result
         st.session_state.draft_text = result.text
@@ -107,6 +115,8 @@ if result is not None:
             "The knowledge base sets no deadline for this case, or the date it counts from "
             "is missing. Check the countdown on the case page."
         )
+    if result.polished_by:
+        st.caption(md_escape(f"Reworded by {result.polished_by}; every fact checked."))
     for warning in result.warnings:
         st.warning(warning)
     if result.missing:

@@ -1,0 +1,233 @@
+"""LLM answers held to the extractive engine's standard: retrieved the same way, refused the
+same way when the evidence is weak, and shown only after every sentence is verified against the
+source it cites. Whatever goes wrong with the provider, the seller gets the extractive answer
+and one line saying why.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from app.components.llm import ProviderTimeout, chat_model, describe_failure, provider_label
+from app.components.text import terms
+from app.services.answering import (
+    REFUSAL_TEXT,
+    Answer,
+    Assistant,
+    Citation,
+    Evidence,
+    citation_for,
+    with_caution,
+)
+from app.services.prompts import (
+    ANSWER_PROMPT,
+    CONDENSE_PROMPT,
+    NOT_COVERED,
+    format_conversation,
+    format_sources,
+)
+from app.services.questions import condense, is_follow_up
+from app.services.verification import Checked, check
+from app.settings import Settings
+
+OnToken = Callable[[str], None]
+_ROLE = re.compile(r"^\s*(user|seller|assistant|question|standalone question)\s*:\s*", re.I)
+
+
+def stream_text(
+    llm: BaseChatModel | Any,
+    messages: Any,
+    deadline: float,
+    on_token: OnToken | None,
+    max_chars: int = 20_000,
+) -> str:
+    """Stream a reply, passing each piece on; give up once the deadline passes, and stop a
+    runaway reply (a small model repeating itself) at `max_chars`."""
+    parts: list[str] = []
+    size = 0
+    for chunk in llm.stream(messages):
+        piece = chunk.content if isinstance(chunk.content, str) else _text_of(chunk.content)
+        if piece:
+            parts.append(piece)
+            size += len(piece)
+            if on_token:
+                on_token(piece)
+        if time.monotonic() > deadline:
+            raise ProviderTimeout("deadline passed while the reply was streaming")
+        if size >= max_chars:
+            break
+    return "".join(parts)
+
+
+def _text_of(content: Iterable[Any]) -> str:
+    return "".join(c.get("text", "") if isinstance(c, dict) else str(c) for c in content)
+
+
+class GroundedAnswerer:
+    """Answers with the configured LLM; the same `ask` as `Assistant`, plus streaming."""
+
+    def __init__(self, assistant: Assistant, llm: BaseChatModel | Any, settings: Settings) -> None:
+        self.assistant = assistant
+        self.llm = llm
+        self.settings = settings
+        self.label = provider_label(settings)
+
+    def ask(
+        self,
+        question: object,
+        history: Sequence[dict] | None = None,
+        on_token: OnToken | None = None,
+    ) -> Answer:
+        screened = self.assistant.screen(question)
+        if isinstance(screened, Answer):
+            return screened  # declined requests never reach the model
+        deadline = time.monotonic() + self.settings.llm_timeout
+        standalone, condense_error = self._condense(screened.text, history, deadline)
+        evidence = self.assistant.gather(screened.text, standalone, screened.notes)
+        if isinstance(evidence, Answer):
+            return evidence
+        extractive = self.assistant.compose(evidence)
+        if extractive.refused:
+            return extractive  # weak evidence: the model is not asked to improvise
+        if condense_error:  # the provider already failed once; don't make the seller wait twice
+            return _fallback(extractive, condense_error)
+        sources = evidence.candidates[: self.settings.llm_sources]
+        messages = ANSWER_PROMPT.format_messages(
+            sources=format_sources(sources),
+            question=standalone,
+            max_sentences=self.settings.answer_sentences,
+        )
+        try:
+            raw = stream_text(
+                self.llm, messages, deadline, on_token, 6 * self.settings.llm_max_tokens
+            )
+        except Exception as exc:
+            return _fallback(extractive, describe_failure(exc, self.settings))
+        return self._verified(raw, evidence, sources, extractive)
+
+    def retrieve(self, question: str, history: Sequence[dict] | None = None, k: int | None = None):
+        return self.assistant.retrieve(question, history, k)
+
+    # -- internals ----------------------------------------------------------------------------
+    def _condense(
+        self, question: str, history: Sequence[dict] | None, deadline: float
+    ) -> tuple[str, str | None]:
+        """A follow-up rewritten by the model into a standalone question; the rewrite is kept
+        only if it stays on the conversation's words, else the rule-based condensation is."""
+        fallback = condense(question, history)
+        if not history or not is_follow_up(question):
+            return question, None
+        messages = CONDENSE_PROMPT.format_messages(
+            conversation=format_conversation(history), question=question
+        )
+        try:
+            rewritten = stream_text(self.llm, messages, deadline, None).strip()
+        except Exception as exc:
+            return fallback, describe_failure(exc, self.settings)
+        rewritten = _ROLE.sub("", rewritten.splitlines()[0] if rewritten else "").strip(' "')
+        # Keep the rewrite only if it still asks what the seller just asked, in context.
+        words, asked = set(terms(rewritten)), set(terms(question))
+        keeps_question = len(words & asked) * 2 >= len(asked)
+        if not 8 <= len(rewritten) <= 300 or not keeps_question or not words & set(terms(fallback)):
+            return fallback, None
+        return rewritten, None
+
+    def _verified(self, raw: str, evidence: Evidence, sources: list, extractive: Answer) -> Answer:
+        text = raw.strip()
+        if not text:
+            return _fallback(extractive, f"The LLM provider ({self.label}) sent an empty answer.")
+        if NOT_COVERED.lower() in text.lower()[: len(NOT_COVERED) + 20]:
+            return Answer(
+                evidence.question,
+                REFUSAL_TEXT,
+                refused=True,
+                passages=evidence.passages,
+                notes=[*evidence.notes, "The model found no answer to this in the sources."],
+                standalone_question=evidence.standalone,
+                confidence=evidence.score,
+                engine=self.label,
+            )
+        checked = check(
+            text,
+            [p.text for p in sources],
+            self.settings.llm_min_support,
+            self.assistant.sentence_vectors,
+            self.assistant.embed_texts,
+        )
+        unsupported = [c.text for c in checked.unsupported]
+        if not checked.trustworthy:
+            reason = (
+                f"{len(unsupported)} of {len(checked.claims)} sentence(s) of the model's answer "
+                "are not supported by the sources"
+                if checked.claims
+                else "the model's answer had no sentences to check"
+            )
+            answer = _fallback(extractive, f"The LLM answer was not used: {reason}.")
+            answer.unsupported_sentences = unsupported
+            return answer
+        body, citations = _cited_text(checked, sources)
+        notes = list(evidence.notes)
+        if checked.invalid_markers:
+            markers = ", ".join(f"[{n}]" for n in checked.invalid_markers)
+            notes.append(f"Removed citation marker(s) {markers} that pointed to no source.")
+        if unsupported:
+            notes.append(f"Left out {len(unsupported)} sentence(s) the sources do not support.")
+        body, notes = with_caution(evidence.question, body, notes, citations)
+        return Answer(
+            evidence.question,
+            body,
+            refused=False,
+            citations=citations,
+            passages=evidence.passages,
+            notes=notes,
+            standalone_question=evidence.standalone,
+            confidence=evidence.score,
+            engine=self.label,
+            verified=True,
+            unsupported_sentences=unsupported,
+        )
+
+
+def _cited_text(checked: Checked, sources: list) -> tuple[str, list[Citation]]:
+    """Supported sentences, each with one marker for the source sentence that backs it;
+    markers are renumbered in order of first use."""
+    citations: list[Citation] = []
+    parts: list[str] = []
+    for claim in checked.supported:
+        assert claim.source is not None and claim.quote is not None
+        passage = sources[claim.source]
+        found = next(
+            (c for c in citations if c.passage_id == passage.id and c.quote == claim.quote.text),
+            None,
+        )
+        if found is None:
+            found = citation_for(len(citations) + 1, passage, claim.quote)
+            citations.append(found)
+        sentence = claim.text if claim.text[-1:] in ".!?" else f"{claim.text}."
+        parts.append(f"{sentence[:-1]} [{found.n}]{sentence[-1]}")
+    return " ".join(parts), citations
+
+
+def _fallback(extractive: Answer, reason: str) -> Answer:
+    """The extractive answer, with the reason the LLM's was not used in front of its notes."""
+    return replace(
+        extractive,
+        notes=[f"{reason} Showing the quoted answer instead.", *extractive.notes],
+        provider_error=reason,
+        verified=True,
+    )
+
+
+def answerer_for(settings: Settings, assistant: Assistant) -> Answerer:
+    """The engine the settings ask for; the extractive one when no LLM is configured."""
+    llm = chat_model(settings)
+    return assistant if llm is None else GroundedAnswerer(assistant, llm, settings)
+
+
+Answerer = Assistant | GroundedAnswerer
