@@ -2,7 +2,7 @@
 
 from app.settings import Settings, get_settings
 
-__all__ = ["Answer", "Assistant", "Settings", "get_settings"]
+__all__ = ["Answer", "Assistant", "Settings", "answerer_for", "get_settings"]
 
 
 def __getattr__(name: str):  # heavy imports (torch, chromadb) only when asked for
@@ -10,4 +10,8 @@ def __getattr__(name: str):  # heavy imports (torch, chromadb) only when asked f
         from app.services import answering
 
         return getattr(answering, name)
+    if name == "answerer_for":
+        from app.services.generation import answerer_for
+
+        return answerer_for
     raise AttributeError(name)

@@ -94,7 +94,7 @@ def test_unsupported_answer_falls_back_to_the_quoted_one(llm, assistant):
     extractive = assistant.ask(REFUND_Q)
     assert answer.text == extractive.text
     assert answer.provider_error and "not supported by the sources" in answer.provider_error
-    assert len(answer.unsupported_sentences) == 2
+    assert len(answer.unsupported_sentences) == 2 and answer.verified is False
     assert answer.to_dict()["unsupported_sentences"] == answer.unsupported_sentences
 
 

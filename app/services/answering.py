@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -63,8 +63,9 @@ class Answer:
     standalone_question: str = ""
     error: str | None = None
     confidence: float = 0.0
-    # Who wrote the text, and whether every sentence was checked against its source: quoted
-    # sentences are by construction; LLM sentences only after verification.
+    # Who wrote the text. `verified` is False when an LLM's answer failed the check against
+    # its sources (the text is then the quoted answer); `unsupported_sentences` are the model's
+    # sentences that were left out or rejected.
     engine: str = "extractive"
     verified: bool = True
     unsupported_sentences: list[str] = field(default_factory=list)
@@ -109,6 +110,36 @@ class Evidence:
     scored: list[_Scored]
     score: float
 
+    def answer(
+        self, text: str, citations: list[Citation], notes: list[str], **extra: Any
+    ) -> Answer:
+        """An answer resting on this evidence, with the caution and legal notes it calls for."""
+        text, notes = with_caution(self.question, text, notes, citations)
+        return Answer(
+            self.question,
+            text,
+            refused=False,
+            citations=citations,
+            passages=self.passages,
+            notes=notes,
+            standalone_question=self.standalone,
+            confidence=self.score,
+            **extra,
+        )
+
+    def refusal(self, notes: list[str], **extra: Any) -> Answer:
+        """ "Not covered", with the closest passages to look at instead."""
+        return Answer(
+            self.question,
+            REFUSAL_TEXT,
+            refused=True,
+            passages=self.passages,
+            notes=notes,
+            standalone_question=self.standalone,
+            confidence=self.score,
+            **extra,
+        )
+
 
 class Assistant:
     """The question-answering service; build once per process, then call `ask` many times."""
@@ -133,7 +164,13 @@ class Assistant:
         return cls(settings, store, retriever)
 
     # -- public API ---------------------------------------------------------------------------
-    def ask(self, question: object, history: Sequence[dict] | None = None) -> Answer:
+    def ask(
+        self,
+        question: object,
+        history: Sequence[dict] | None = None,
+        on_token: Callable[[str], None] | None = None,
+    ) -> Answer:
+        """`on_token` is accepted so every engine is called alike; quoted answers come whole."""
         screened = self.screen(question)
         if isinstance(screened, Answer):
             return screened
@@ -182,29 +219,10 @@ class Assistant:
 
     def compose(self, evidence: Evidence) -> Answer:
         """The extractive answer: quoted sentences, or a refusal when the evidence is weak."""
-        question, notes = evidence.question, evidence.notes
         if not evidence.scored or evidence.score < self.settings.refusal_threshold:
-            return Answer(
-                question,
-                REFUSAL_TEXT,
-                refused=True,
-                passages=evidence.passages,
-                notes=notes,
-                standalone_question=evidence.standalone,
-                confidence=evidence.score,
-            )
+            return evidence.refusal(evidence.notes)
         text, citations = _compose(self._choose(evidence.scored))
-        text, notes = with_caution(question, text, notes, citations)
-        return Answer(
-            question,
-            text,
-            refused=False,
-            citations=citations,
-            passages=evidence.passages,
-            notes=notes,
-            standalone_question=evidence.standalone,
-            confidence=evidence.score,
-        )
+        return evidence.answer(text, citations, evidence.notes)
 
     def retrieve(
         self, question: str, history: Sequence[dict] | None = None, k: int | None = None

@@ -17,13 +17,11 @@ from langchain_core.language_models import BaseChatModel
 from app.components.llm import ProviderTimeout, chat_model, describe_failure, provider_label
 from app.components.text import terms
 from app.services.answering import (
-    REFUSAL_TEXT,
     Answer,
     Assistant,
     Citation,
     Evidence,
     citation_for,
-    with_caution,
 )
 from app.services.prompts import (
     ANSWER_PROMPT,
@@ -143,14 +141,8 @@ class GroundedAnswerer:
         if not text:
             return _fallback(extractive, f"The LLM provider ({self.label}) sent an empty answer.")
         if NOT_COVERED.lower() in text.lower()[: len(NOT_COVERED) + 20]:
-            return Answer(
-                evidence.question,
-                REFUSAL_TEXT,
-                refused=True,
-                passages=evidence.passages,
-                notes=[*evidence.notes, "The model found no answer to this in the sources."],
-                standalone_question=evidence.standalone,
-                confidence=evidence.score,
+            return evidence.refusal(
+                [*evidence.notes, "The model found no answer to this in the sources."],
                 engine=self.label,
             )
         checked = check(
@@ -170,6 +162,7 @@ class GroundedAnswerer:
             )
             answer = _fallback(extractive, f"The LLM answer was not used: {reason}.")
             answer.unsupported_sentences = unsupported
+            answer.verified = False  # the model's answer failed; the text is the quoted one
             return answer
         body, citations = _cited_text(checked, sources)
         notes = list(evidence.notes)
@@ -178,19 +171,8 @@ class GroundedAnswerer:
             notes.append(f"Removed citation marker(s) {markers} that pointed to no source.")
         if unsupported:
             notes.append(f"Left out {len(unsupported)} sentence(s) the sources do not support.")
-        body, notes = with_caution(evidence.question, body, notes, citations)
-        return Answer(
-            evidence.question,
-            body,
-            refused=False,
-            citations=citations,
-            passages=evidence.passages,
-            notes=notes,
-            standalone_question=evidence.standalone,
-            confidence=evidence.score,
-            engine=self.label,
-            verified=True,
-            unsupported_sentences=unsupported,
+        return evidence.answer(
+            body, citations, notes, engine=self.label, unsupported_sentences=unsupported
         )
 
 
@@ -220,7 +202,6 @@ def _fallback(extractive: Answer, reason: str) -> Answer:
         extractive,
         notes=[f"{reason} Showing the quoted answer instead.", *extractive.notes],
         provider_error=reason,
-        verified=True,
     )
 
 

@@ -19,6 +19,7 @@ from app.components.text import Sentence, split_sentences, terms
 from app.services.policy import looks_like_instruction
 
 Embed = Callable[[list[str]], np.ndarray]
+_Match = tuple[float, int | None, Sentence | None, str]  # support, source, quote, problem
 
 _MARKERS = re.compile(r"\s*\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 # A citation written after the full stop (". [1]") belongs to the sentence before it.
@@ -119,7 +120,9 @@ def check(
         allowed = claim.cited or list(range(len(sources)))
         best = _best(claim, row, flat, windows, allowed)
         if best[0] < min_support and claim.cited:
-            best = _best(claim, row, flat, windows, range(len(sources)))
+            anywhere = _best(claim, row, flat, windows, range(len(sources)))
+            if _rank(anywhere) > _rank(best):
+                best = anywhere
         claim.support, claim.source, claim.quote, claim.problem = best
         if not claim.problem and claim.support < min_support:
             claim.problem = f"support {claim.support:.2f} is below {min_support:.2f}"
@@ -144,11 +147,11 @@ def _best(
     flat: list[tuple[int, Sentence]],
     windows: list[tuple[set[str], set[str]]],
     allowed: Sequence[int],
-) -> tuple[float, int | None, Sentence | None, str]:
+) -> _Match:
     words = set(terms(claim.text))
     wanted = figures(claim.text)
     allowed = set(allowed)
-    best: tuple[float, int | None, Sentence | None, str] = (0.0, None, None, "no source backs it")
+    best: _Match = (0.0, None, None, "no source backs it")
     for j, (index, sentence) in enumerate(flat):
         if index not in allowed:
             continue
@@ -164,6 +167,11 @@ def _best(
             )
         else:
             candidate = (0.5 * float(row[j]) + 0.5 * wording, index, sentence, "")
-        if (not candidate[3], candidate[0]) > (not best[3], best[0]):
+        if best[1] is None or _rank(candidate) > _rank(best):
             best = candidate
     return best
+
+
+def _rank(match: _Match) -> tuple[bool, float]:
+    """Problem-free first, then by support."""
+    return (not match[3], match[0])

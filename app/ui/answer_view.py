@@ -29,9 +29,8 @@ def render_answer(answer: dict[str, Any], message_id: int | str) -> None:
     st.markdown(text)
     engine = answer.get("engine", "extractive")
     if engine != "extractive" and not answer.get("provider_error") and not answer.get("refused"):
-        st.caption(
-            md_escape(f"Written by {engine}; every sentence checked against the source it cites.")
-        )
+        label = engine.replace("`", "'")
+        st.caption(f"Written by `{label}`; every sentence checked against the source it cites.")
     for note in answer.get("notes", []):
         if note not in answer.get("text", ""):
             st.caption(md_escape(note))
