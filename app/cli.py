@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
@@ -111,8 +112,6 @@ Model = Annotated[str | None, typer.Option("--model", help="LLM model (default: 
 
 def _answerer(provider: str | None, base_url: str | None, model: str | None):
     """The assistant and the engine the options and settings ask for (keys only from .env)."""
-    from pydantic import ValidationError
-
     from app.components.llm import ProviderError
     from app.services.answering import Assistant
     from app.services.generation import answerer_for
@@ -120,10 +119,13 @@ def _answerer(provider: str | None, base_url: str | None, model: str | None):
 
     overrides = {"llm_provider": provider, "llm_base_url": base_url, "llm_model": model}
     values = {k: v for k, v in overrides.items() if v is not None}
+    base = get_settings().model_dump()  # a bad .env value is reported by main()
     try:
-        settings = Settings.model_validate({**get_settings().model_dump(), **values})
+        settings = Settings.model_validate({**base, **values})
     except ValidationError as exc:
-        raise _fail(f"Bad provider options: {exc.errors()[0]['msg']}") from None
+        problem = exc.errors()[0]
+        option = "--" + str(problem["loc"][0]).removeprefix("llm_").replace("_", "-")
+        raise _fail(f"Bad option {option}: {problem['msg']}") from None
     try:
         assistant = Assistant.from_settings(settings)
         return assistant, answerer_for(settings, assistant)
@@ -556,11 +558,23 @@ def main() -> None:
     except KeyboardInterrupt:
         errors.print("Interrupted.")
         sys.exit(130)
+    except ValidationError as exc:  # a bad value in .env or the environment
+        for problem in exc.errors():
+            name = ".".join(str(p) for p in problem["loc"]).upper()
+            errors.print(f"[bold red]Invalid setting {escape(name)}:[/] {escape(problem['msg'])}")
+        sys.exit(2)
     except Exception as exc:  # last resort: one readable line instead of a traceback
         if os.environ.get("COMPLIANCE_DEBUG"):
             raise
+        message = str(exc)
+        try:
+            key = get_settings().llm_api_key
+        except Exception:  # the settings themselves may be what failed
+            key = None
+        if key and key.get_secret_value():
+            message = message.replace(key.get_secret_value(), "***")  # never echo the key
         errors.print(
-            f"[bold red]Unexpected error:[/] {escape(type(exc).__name__)}: {escape(str(exc))}"
+            f"[bold red]Unexpected error:[/] {escape(type(exc).__name__)}: {escape(message)}"
         )
         errors.print("Set COMPLIANCE_DEBUG=1 to see the full traceback.")
         sys.exit(3)

@@ -409,3 +409,16 @@ def test_eval_scores_a_configured_provider(assistant, kb_settings, llm_server, t
     assert overall["refusal_recall"] == 1.0 and overall["citation_validity"] == 1.0
     plain = json.loads(run_cli(*args, env=env).stdout)["overall"]
     assert plain["model_answers"] == 0 and plain["fallbacks"] == 0
+
+
+def test_bad_provider_settings_are_one_line_each(tmp_path):
+    env = cli_env(make_settings(tmp_path), LLM_PROVIDER="gpt")
+    from_env = run_cli("ask", REFUND_Q, env=env)
+    assert from_env.returncode == 2 and "Invalid setting LLM_PROVIDER" in from_env.stderr
+    env["LLM_PROVIDER"] = "extractive"
+    from_option = run_cli("ask", REFUND_Q, "--provider", "gpt", env=env)
+    assert from_option.returncode == 2 and "Bad option --provider" in from_option.stderr
+    no_model = run_cli("ask", REFUND_Q, "--provider", "openai", env=env)
+    assert no_model.returncode == 2 and "LLM_MODEL is not set" in no_model.stderr
+    for result in (from_env, from_option, no_model):
+        assert "Traceback" not in result.stderr

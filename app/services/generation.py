@@ -98,7 +98,7 @@ class GroundedAnswerer:
         sources = evidence.candidates[: self.settings.llm_sources]
         messages = ANSWER_PROMPT.format_messages(
             sources=format_sources(sources),
-            question=standalone,
+            question=evidence.standalone,  # condensed and typo-corrected
             max_sentences=self.settings.answer_sentences,
         )
         try:
@@ -117,7 +117,8 @@ class GroundedAnswerer:
         self, question: str, history: Sequence[dict] | None, deadline: float
     ) -> tuple[str, str | None]:
         """A follow-up rewritten by the model into a standalone question; the rewrite is kept
-        only if it stays on the conversation's words, else the rule-based condensation is."""
+        only if it keeps the seller's own words and the conversation's, else the rule-based
+        condensation is used. Returns the provider's failure line if it failed."""
         fallback = condense(question, history)
         if not history or not is_follow_up(question):
             return question, None
@@ -125,7 +126,7 @@ class GroundedAnswerer:
             conversation=format_conversation(history), question=question
         )
         try:
-            rewritten = stream_text(self.llm, messages, deadline, None).strip()
+            rewritten = stream_text(self.llm, messages, deadline, None, max_chars=600).strip()
         except Exception as exc:
             return fallback, describe_failure(exc, self.settings)
         rewritten = _ROLE.sub("", rewritten.splitlines()[0] if rewritten else "").strip(' "')
