@@ -308,6 +308,17 @@ def test_polish_is_used_only_when_every_fact_survives(llm, templates, assistant)
     assert rejected.text == draft.text
     assert any("forbid" in w for w in rejected.warnings)
 
+    paragraphs = reworded.split("\n\n")
+    promise = next(p for p in paragraphs if "replacement" in p)
+    dropped = "\n\n".join(p for p in paragraphs if p != promise)
+    rejected = service.polish(draft, forced(llm, dropped).llm, llm.settings)
+    assert rejected.text == draft.text
+    assert any(
+        "left out what the draft said" in w and "replacement" in w for w in rejected.warnings
+    )
+    no_sign_off = "\n\n".join(paragraphs[:-1])  # a sign-off is wording, not meaning
+    assert service.polish(draft, forced(llm, no_sign_off).llm, llm.settings).polished_by
+
 
 def test_polish_with_the_provider_down_keeps_the_draft(templates, assistant):
     service = DraftingService(templates, assistant)

@@ -305,8 +305,10 @@ class DraftingService:
                     if checked.claims
                     else "it returned no usable sentences"
                 )
-            # ...and the other way round: nothing the template said may go missing.
-            kept = check(draft.text, [text], settings.llm_min_support, embed, embed)
+            # ...and the other way round: nothing the body said may go missing (a reworded
+            # greeting or sign-off, the first and last paragraphs, changes no meaning).
+            body = "\n\n".join(draft.text.split("\n\n")[1:-1]) or draft.text
+            kept = check(body, [text], settings.llm_min_support, embed, embed)
             if kept.unsupported:
                 problems.append(f'it left out what the draft said: "{kept.unsupported[0].text}"')
         if not text:

@@ -47,3 +47,18 @@ def test_settings_pick_test_and_use_a_provider(app_url, page, llm_server):
     page.get_by_text("Answer engine in use").wait_for()
     assert LLM_KEY not in page.content()
     assert page.get_by_role("textbox", name=re.compile("^API key")).input_value() == ""
+
+    # The same session's provider polishes a draft; the facts are checked either way.
+    page.get_by_role("link", name="Draft a message").click()
+    page.get_by_label("Order number").wait_for(timeout=60_000)
+    page.get_by_label("Order number").fill("8123456789")
+    page.get_by_label("Tracking number").fill("LP00123456789CN")
+    page.get_by_text("Polish the wording with openai", exact=False).click()
+    page.get_by_role("button", name="Draft the message").click()
+    page.get_by_text("Reworded by openai", exact=False).or_(
+        page.get_by_text("The LLM polish was not used", exact=False)
+    ).first.wait_for(timeout=120_000)
+    draft = page.get_by_label("Your draft (edit freely before sending)").input_value()
+    assert "8123456789" in draft and "LP00123456789CN" in draft
+    shot(page, "23-llm-polish")
+    assert LLM_KEY not in page.content()
