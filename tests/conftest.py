@@ -179,6 +179,8 @@ def llm_server(tmp_path_factory):
             str(port),
             "--n_ctx",
             "4096",
+            "--n_threads",
+            "2",
             "--api_key",
             LLM_KEY,
         ],

@@ -19,6 +19,11 @@ EXAMPLES = [
 st.title("Ask about AliExpress rules")
 ensure_index()
 bot, store = engine(), conversations()
+if isinstance(bot, GroundedAnswerer):
+    st.caption(
+        f"Answers are written by `{bot.label.replace('`', '')}` and checked sentence by sentence "
+        "against the sources; change this on the Settings page."
+    )
 
 conversation = None
 if st.session_state.get("conversation_id"):
