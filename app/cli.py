@@ -22,7 +22,7 @@ from rich.table import Table
 
 from app.components.embeddings import ModelNotFoundError
 from app.components.store import ModelMismatchError, StoreUnavailableError
-from app.settings import get_settings
+from app.settings import get_settings, setting_problems
 
 cli = typer.Typer(
     add_completion=False,
@@ -559,9 +559,8 @@ def main() -> None:
         errors.print("Interrupted.")
         sys.exit(130)
     except ValidationError as exc:  # a bad value in .env or the environment
-        for problem in exc.errors():
-            name = ".".join(str(p) for p in problem["loc"]).upper()
-            errors.print(f"[bold red]Invalid setting {escape(name)}:[/] {escape(problem['msg'])}")
+        for problem in setting_problems(exc):
+            errors.print(f"[bold red]Error:[/] {escape(problem)}")
         sys.exit(2)
     except Exception as exc:  # last resort: one readable line instead of a traceback
         if os.environ.get("COMPLIANCE_DEBUG"):

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Offline by construction: nothing may reach a model hub or phone home, whatever imports first.
@@ -101,6 +101,14 @@ class Settings(BaseSettings):
     @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
+
+
+def setting_problems(exc: ValidationError) -> list[str]:
+    """One line per bad value, named as in .env."""
+    return [
+        f"Invalid setting {'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+        for e in exc.errors()
+    ]
 
 
 @lru_cache(maxsize=1)

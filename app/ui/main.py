@@ -3,8 +3,17 @@
 from pathlib import Path
 
 import streamlit as st
+from pydantic import ValidationError
+
+from app.settings import get_settings, setting_problems
 
 st.set_page_config(page_title="Seller compliance assistant", page_icon="🛡️", layout="wide")
+try:
+    get_settings()
+except ValidationError as exc:  # a bad value in .env: say which, instead of a traceback
+    for problem in setting_problems(exc):
+        st.error(problem)
+    st.stop()
 
 PAGES = Path(__file__).parent / "views"
 navigation = st.navigation(

@@ -4,9 +4,11 @@ answer on the Ask page, without the API key ever appearing on a page."""
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 
-from tests.conftest import LLM_KEY, free_port
+from tests.conftest import LLM_KEY, REPO, free_port, start_server, stop_server
 from tests.e2e.conftest import shot
 from tests.e2e.test_ask_browser import ask, wait_for_answers
 
@@ -62,3 +64,33 @@ def test_settings_pick_test_and_use_a_provider(app_url, page, llm_server):
     assert "8123456789" in draft and "LP00123456789CN" in draft
     shot(page, "23-llm-polish")
     assert LLM_KEY not in page.content()
+
+
+def test_a_bad_setting_is_named_on_the_page(page, tmp_path):
+    env = {**os.environ, "LLM_PROVIDER": "gpt", "DATA_DIR": str(tmp_path / "data")}
+    port = free_port()
+    proc = start_server(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app/ui/main.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        f"http://127.0.0.1:{port}/_stcore/health",
+        tmp_path / "streamlit.log",
+        cwd=REPO,
+        env=env,
+    )
+    try:
+        page.goto(f"http://127.0.0.1:{port}")
+        page.get_by_text("Invalid setting LLM_PROVIDER", exact=False).wait_for(timeout=60_000)
+        assert "Traceback" not in page.content()
+    finally:
+        stop_server(proc)
