@@ -23,13 +23,28 @@ def _need_browser() -> None:
         pytest.skip("Debian chromium is not installed (apt-get install chromium)")
 
 
+def start_app(env: dict[str, str], log: Path):
+    """`streamlit run` the app on a free loopback port; the process and its URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "streamlit", "run", "app/ui/main.py"]
+    command += ["--server.port", str(port), "--server.address", "127.0.0.1"]
+    proc = start_server(
+        [*command, "--server.headless", "true"],
+        f"{url}/_stcore/health",
+        log,
+        cwd=REPO,
+        env=env,
+    )
+    return proc, url
+
+
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory):
     """Start the app on a fresh data dir: it must index knowledge/ by itself on first run."""
     _need_browser()
     base = tmp_path_factory.mktemp("app")
     shutil.copytree(KNOWLEDGE, base / "kb")
-    port = free_port()
     env = {
         **os.environ,
         "KNOWLEDGE_DIR": str(base / "kb"),
@@ -37,26 +52,7 @@ def app_url(tmp_path_factory):
         "CHROMA_HOST": "",
     }
     started = time.perf_counter()
-    url = f"http://127.0.0.1:{port}"
-    proc = start_server(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app/ui/main.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        f"{url}/_stcore/health",
-        base / "streamlit.log",
-        cwd=REPO,
-        env=env,
-    )
+    proc, url = start_app(env, base / "streamlit.log")
     print(f"streamlit healthy after {time.perf_counter() - started:.1f} s")
     yield url
     stop_server(proc)

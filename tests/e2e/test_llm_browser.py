@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 
-from tests.conftest import LLM_KEY, REPO, free_port, start_server, stop_server
-from tests.e2e.conftest import shot
+from tests.conftest import LLM_KEY, free_port, stop_server
+from tests.e2e.conftest import shot, start_app
 from tests.e2e.test_ask_browser import ask, wait_for_answers
 
 
@@ -68,28 +67,9 @@ def test_settings_pick_test_and_use_a_provider(app_url, page, llm_server):
 
 def test_a_bad_setting_is_named_on_the_page(page, tmp_path):
     env = {**os.environ, "LLM_PROVIDER": "gpt", "DATA_DIR": str(tmp_path / "data")}
-    port = free_port()
-    proc = start_server(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app/ui/main.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        f"http://127.0.0.1:{port}/_stcore/health",
-        tmp_path / "streamlit.log",
-        cwd=REPO,
-        env=env,
-    )
+    proc, url = start_app(env, tmp_path / "streamlit.log")
     try:
-        page.goto(f"http://127.0.0.1:{port}")
+        page.goto(url)
         page.get_by_text("Invalid setting LLM_PROVIDER", exact=False).wait_for(timeout=60_000)
         assert "Traceback" not in page.content()
     finally:
