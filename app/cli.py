@@ -115,13 +115,12 @@ def _answerer(provider: str | None, base_url: str | None, model: str | None):
     from app.components.llm import ProviderError
     from app.services.answering import Assistant
     from app.services.generation import answerer_for
-    from app.settings import Settings
 
     overrides = {"llm_provider": provider, "llm_base_url": base_url, "llm_model": model}
     values = {k: v for k, v in overrides.items() if v is not None}
-    base = get_settings().model_dump()  # a bad .env value is reported by main()
+    base = get_settings()  # a bad .env value is reported by main()
     try:
-        settings = Settings.model_validate({**base, **values})
+        settings = base.updated(**values)
     except ValidationError as exc:
         problem = exc.errors()[0]
         option = "--" + str(problem["loc"][0]).removeprefix("llm_").replace("_", "-")
@@ -129,9 +128,7 @@ def _answerer(provider: str | None, base_url: str | None, model: str | None):
     try:
         assistant = Assistant.from_settings(settings)
         return assistant, answerer_for(settings, assistant)
-    except EXPECTED as exc:
-        raise _fail(str(exc)) from None
-    except ProviderError as exc:
+    except (*EXPECTED, ProviderError) as exc:
         raise _fail(str(exc)) from None
 
 

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     def _blank_path_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    def updated(self, **values: object) -> Settings:
+        """A copy with some values replaced and validated like the rest (the CLI's options,
+        the Settings page's choice); raises ValidationError on a bad value."""
+        return Settings.model_validate({**self.model_dump(), **values})
+
     @property
     def model_path(self) -> Path:
         return self.embedding_model_path or bundled_model_path()

@@ -200,4 +200,4 @@ def llm_settings(base: Settings, url: str, **overrides) -> Settings:
         "llm_timeout": 60,
         **overrides,
     }
-    return Settings.model_validate({**base.model_dump(), **values})
+    return base.updated(**values)

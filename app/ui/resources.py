@@ -44,10 +44,7 @@ SESSION_LLM = "llm_override"  # this browser session's provider choice (key kept
 def llm_settings() -> Settings:
     """The settings from .env, with this session's provider choice from the Settings page."""
     override = st.session_state.get(SESSION_LLM)
-    base = get_settings()
-    if not override:
-        return base
-    return Settings.model_validate({**base.model_dump(), **override})
+    return get_settings().updated(**override) if override else get_settings()
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

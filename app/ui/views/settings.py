@@ -12,7 +12,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from app.components.llm import DEFAULT_BASE_URLS, PROVIDERS, check_connection, provider_label
-from app.settings import Settings, get_settings
+from app.settings import Settings, get_settings, setting_problems
 from app.ui.resources import SESSION_LLM, llm_settings, md_escape
 
 NAMES = {
@@ -67,34 +67,36 @@ if provider != "extractive":
     )
 
 
-def candidate() -> Settings | None:
-    chosen = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items()}
+def chosen() -> dict[str, object]:
+    """The page's choice as setting values: trimmed, a blank field meaning the provider's
+    default (its placeholder), paths expanded."""
+    picked = {k: (v.strip() or None if isinstance(v, str) else v) for k, v in values.items()}
     if key_typed:
-        chosen["llm_api_key"] = key_typed
-    if chosen.get("llm_model_path"):
-        chosen["llm_model_path"] = Path(str(chosen["llm_model_path"])).expanduser()
+        picked["llm_api_key"] = key_typed
+    if picked.get("llm_model_path"):
+        picked["llm_model_path"] = Path(str(picked["llm_model_path"])).expanduser()
+    return picked
+
+
+def candidate(choice: dict[str, object]) -> Settings | None:
     try:
-        return Settings.model_validate({**env.model_dump(), **chosen})
+        return env.updated(**choice)
     except ValidationError as exc:
-        problem = exc.errors()[0]
-        st.error(f"{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}")
+        st.error(setting_problems(exc)[0])
         return None
 
 
 test, use, reset = st.columns(3)
 if test.button("Test connection", icon=":material/lan:", width="stretch"):
-    settings = candidate()
+    settings = candidate(chosen())
     if settings is not None:
         with st.spinner("Asking the model for a one-word reply…"):
             result = check_connection(settings)
         (st.success if result.ok else st.error)(result.message)
 if use.button("Use for this session", type="primary", width="stretch"):
-    settings = candidate()
-    if settings is not None:
-        override = {k: v for k, v in values.items() if v not in ("", None)}
-        if key_typed:
-            override["llm_api_key"] = key_typed
-        st.session_state[SESSION_LLM] = override
+    choice = chosen()
+    if candidate(choice) is not None:
+        st.session_state[SESSION_LLM] = choice  # what was tested is what is used
         st.rerun()
 if reset.button("Back to the .env settings", width="stretch"):
     st.session_state.pop(SESSION_LLM, None)
