@@ -125,7 +125,7 @@ def describe_failure(exc: BaseException, settings: Settings) -> str:
     """One plain line for a provider failure, naming the provider but never the key."""
     label = provider_label(settings)
     name = type(exc).__name__
-    if isinstance(exc, ProviderError) and "Timeout" not in name:
+    if isinstance(exc, ProviderError) and not isinstance(exc, ProviderTimeout):
         return str(exc)
     text = str(exc)
     if settings.llm_api_key:

@@ -157,6 +157,10 @@ def terms(text: str) -> list[str]:
     return [_stem(w) for w in words if w not in _STOP and (len(w) > 1 or w.isdigit())]
 
 
+# Documents end paragraphs with a "Source: <address>" line: a reference, not quotable text.
+SOURCE_LINE = re.compile(r"^\s*Sources?:.*$", re.M | re.I)
+
+
 def body_of(page_content: str) -> str:
     """A chunk's text without the `# title > section` line the chunker puts first."""
     first, _, rest = page_content.partition("\n")

@@ -19,7 +19,7 @@ import numpy as np
 from app.components.embeddings import load_embeddings, model_fingerprint, sentence_embedder
 from app.components.retriever import HybridRetriever, Passage
 from app.components.store import Store, open_store
-from app.components.text import Sentence, split_sentences, terms
+from app.components.text import SOURCE_LINE, Sentence, split_sentences, terms
 from app.services.policy import LEGAL_NOTE, declined, legal_exposure
 from app.services.questions import CleanQuestion, clean_question, condense
 from app.settings import Settings, get_settings
@@ -29,7 +29,6 @@ UNCERTAIN_NOTE = (
     "Check the current AliExpress seller rules before relying on it."
 )
 _URL = re.compile(r"https?://[^\s)>\]]+")
-_SOURCE_LINE = re.compile(r"^Sources?:", re.I)
 _SOURCE_TAIL = re.compile(r"\s*Sources?:.*$", re.I)
 REFUSAL_TEXT = (
     "The knowledge base does not cover this question well enough to answer it, so I won't "
@@ -128,7 +127,7 @@ class Evidence:
         )
 
     def refusal(self, notes: list[str], **extra: Any) -> Answer:
-        """ "Not covered", with the closest passages to look at instead."""
+        """The "not covered" answer, with the closest passages to look at instead."""
         return Answer(
             self.question,
             REFUSAL_TEXT,
@@ -381,7 +380,7 @@ def citation_for(n: int, passage: Passage, sentence: Sentence) -> Citation:
 
 def source_sentences(passage: Passage) -> list[Sentence]:
     """The sentences of a passage that can be quoted (not its "Source: ..." lines)."""
-    return [s for s in split_sentences(passage.text) if not _SOURCE_LINE.match(s.text)]
+    return [s for s in split_sentences(passage.text) if not SOURCE_LINE.match(s.text)]
 
 
 def _near_duplicate(a: str, b: str) -> bool:

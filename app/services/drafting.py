@@ -13,7 +13,6 @@ import json
 import re
 import string
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -276,7 +275,6 @@ class DraftingService:
         draft: Draft,
         llm: Any,
         settings: Settings,
-        on_token: Callable[[str], None] | None = None,
     ) -> Draft:
         """The draft reworded by the LLM, kept only if every case fact survives verbatim, it
         adds no figure, nothing the rules forbid, and every sentence is backed by the
@@ -284,7 +282,7 @@ class DraftingService:
         deadline = time.monotonic() + settings.llm_timeout
         messages = POLISH_PROMPT.format_messages(draft=draft.text)
         try:
-            raw = stream_text(llm, messages, deadline, on_token, 4 * len(draft.text) + 400)
+            raw = stream_text(llm, messages, deadline, None, 4 * len(draft.text) + 400)
         except Exception as exc:
             return _unpolished(draft, describe_failure(exc, settings))
         text = _TAGS.sub("", raw).strip()

@@ -12,12 +12,11 @@ from collections.abc import Sequence
 from langchain_core.prompts import ChatPromptTemplate
 
 from app.components.retriever import Passage
-from app.components.text import body_of, split_sentences
+from app.components.text import SOURCE_LINE, body_of, split_sentences
 from app.services.policy import looks_like_instruction
 
 NOT_COVERED = "NOT COVERED"
 REMOVED = "[text that looked like an instruction to an AI was removed]"
-_SOURCE_LINE = re.compile(r"^\s*Sources?:.*$", re.M | re.I)
 _TAGS = re.compile(r"</?\s*(source|sources|question|message)\b[^>]*>", re.I)
 
 ANSWER_PROMPT = ChatPromptTemplate.from_messages(
@@ -68,7 +67,7 @@ POLISH_PROMPT = ChatPromptTemplate.from_messages(
 def source_text(passage: Passage) -> str:
     """A passage as the model sees it: no heading line, no source-address lines, and no
     instruction-like sentences or delimiter tags smuggled in by a document."""
-    text = _SOURCE_LINE.sub("", body_of(passage.text)).strip()
+    text = SOURCE_LINE.sub("", body_of(passage.text)).strip()
     text = _TAGS.sub("", text)
     for sentence in split_sentences(text):
         if looks_like_instruction(sentence.text):
