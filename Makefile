@@ -4,23 +4,38 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 STAMP  := $(VENV)/.installed-stamp
+LOCK   := requirements.lock
 DEV_STAMP := $(VENV)/.installed-dev-stamp
 # llama-cpp-python (dev extra) compiles llama.cpp; portable flags, about 6 minutes on 2 cores
 # the first time, then pip's wheel cache makes it instant.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: install install-dev ingest run test lint eval bench clean
+.PHONY: install install-dev ingest run test lint eval bench clean lock
 
-$(STAMP): pyproject.toml
+# Runtime dependencies only, at the versions CI proved (requirements.lock as constraints).
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q torch==2.13.0   # the CPU build on this disk; never the CUDA one
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -c $(LOCK) torch==2.13.0   # the CPU build on this disk
+	$(BIN)/python -m pip install -q -c $(LOCK) -e .
+	@rm -f $(DEV_STAMP)
 	@touch $(STAMP)
 
 $(DEV_STAMP): $(STAMP)
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -c $(LOCK) -e '.[dev]'
 	@touch $(DEV_STAMP)
+
+# Resolve pyproject.toml afresh in a throw-away venv and record every version as the lock.
+lock:
+	rm -rf .venv-lock
+	$(PY) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install -q --upgrade pip
+	.venv-lock/bin/python -m pip install -q torch==2.13.0
+	.venv-lock/bin/python -m pip install -q -e '.[dev]'
+	{ echo "# Versions CI proved (runtime + dev extra), used as pip constraints by \`make install\`."; \
+	  echo "# Regenerate with \`make lock\` (a fresh venv, the newest releases allowed by pyproject.toml)."; \
+	  .venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^-e'; } > $(LOCK)
+	rm -rf .venv-lock
 
 install: $(STAMP)
 
@@ -50,4 +65,4 @@ bench: install
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf .data test-artifacts .pytest_cache
+	rm -rf .data test-artifacts .pytest_cache .ci/.tools
