@@ -20,6 +20,7 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from app.components.database import DatabaseError
 from app.components.embeddings import ModelNotFoundError
 from app.components.store import ModelMismatchError, StoreUnavailableError
 from app.settings import get_settings, setting_problems
@@ -32,7 +33,15 @@ cli = typer.Typer(
 )
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 errors = Console(stderr=True, soft_wrap=True)
-EXPECTED = (StoreUnavailableError, ModelMismatchError, ModelNotFoundError)
+EXPECTED = (StoreUnavailableError, ModelMismatchError, ModelNotFoundError, DatabaseError)
+
+
+@cli.callback()
+def _setup() -> None:
+    """Library warnings go to DATA_DIR/compliance.log, not between the lines for the user."""
+    from app.components.logs import route_library_logs
+
+    route_library_logs(get_settings())
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -51,7 +60,7 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
 ) -> None:
     """Index guidance documents into the vector store (incremental: only changes are embedded)."""
-    from ingest.pipeline import run_ingest
+    from ingest.pipeline import IngestBusyError, run_ingest
 
     settings = get_settings()
     progress = Progress(
@@ -71,9 +80,15 @@ def ingest(
             def step(source: str, number: int, total: int) -> None:
                 progress.update(task, total=total, completed=number - 1, description=source)
 
-            report = run_ingest(settings, paths or None, rebuild=rebuild, progress=step)
+            report = run_ingest(
+                settings,
+                paths or None,
+                rebuild=rebuild,
+                progress=step,
+                notice=lambda text: errors.print(f"[yellow]{escape(text)}[/]"),
+            )
             progress.update(task, completed=report.files_seen)
-    except EXPECTED as exc:
+    except (*EXPECTED, IngestBusyError) as exc:
         raise _fail(str(exc)) from None
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
@@ -96,6 +111,8 @@ def _print_report(report) -> None:
     console.print(table)
     for path, reason in report.skipped:
         console.print(f"[yellow]skipped[/] {escape(path)}: {escape(reason)}")
+    for path, warning in report.warnings:
+        console.print(f"[yellow]warning[/] {escape(path)}: {escape(warning)}")
     for source, change in sorted(report.changed_sources.items()):
         console.print(f"[green]{change}[/] {escape(source)}")
 
@@ -147,18 +164,33 @@ def ask(
     """Answer a rule question with citations from the knowledge base (an LLM's answer is
     streamed, then shown again as verified against its sources)."""
     _, engine = _answerer(provider, base_url, model)
-    questions = (
-        [line.rstrip("\n") for line in sys.stdin if line.strip()] if question == "-" else [question]
-    )
+    questions = _stdin_lines() if question == "-" else [question]
     answer = None
     for text in questions:
-        answer = _ask_one(engine, text, as_json)
+        try:
+            answer = _ask_one(engine, text, as_json)
+        except Exception as exc:  # one bad line never stops a batch: report it and go on
+            if question != "-":
+                raise
+            problem = f"{type(exc).__name__}: {exc}"
+            if as_json:
+                print(json.dumps({"question": text, "error": problem}, ensure_ascii=False))
+            else:
+                errors.print(f"[bold red]Error:[/] {escape(text[:80])}: {escape(problem)}")
+            continue
         if as_json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
         else:
             _print_answer(answer)
     if question != "-" and answer and answer.error and answer.error != "empty_index":
         raise typer.Exit(2)
+
+
+def _stdin_lines() -> list[str]:
+    """One question per line; bytes that are not UTF-8 become U+FFFD, never an abort."""
+    raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+    text = raw.decode("utf-8-sig", "replace")
+    return [line.rstrip("\r") for line in text.split("\n") if line.strip()]
 
 
 def _ask_one(engine, question: str, as_json: bool):
@@ -456,7 +488,7 @@ def draft(
     if polish and not isinstance(engine, GroundedAnswerer):
         raise _fail("--polish needs an LLM: set LLM_PROVIDER in .env or pass --provider.")
     try:
-        service = DraftingService(templates, assistant, _database(settings))
+        service = DraftingService(templates, assistant, _database(settings) if save else None)
         result = service.draft(parsed)
         if polish:
             result = service.polish(result, engine.llm, engine.settings)
@@ -484,6 +516,25 @@ def draft(
         console.print(f"[yellow]Would be better with:[/] {escape(note)}")
     for warning in result.warnings:
         console.print(f"[yellow]{escape(warning)}[/]")
+
+
+@cli.command("repair-db")
+def repair_db() -> None:
+    """Keep a damaged app database aside (as app.sqlite.corrupt-<date>) and start a fresh one."""
+    from app.components.database import Database, set_aside
+
+    settings = get_settings()
+    path = settings.app_db_path
+    try:
+        Database(path)
+    except DatabaseError as exc:
+        if not exc.damaged:
+            raise _fail(str(exc)) from None
+        kept = set_aside(path)
+        Database(path)
+        console.print(f"The damaged database was kept as {kept}; a fresh one is ready at {path}.")
+        return
+    console.print(f"{path} is healthy; nothing to repair.")
 
 
 def _database(settings):

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     chunk_size: int = Field(950, ge=200, le=8000, description="characters; MiniLM reads 256 tokens")
     chunk_overlap: int = Field(150, ge=0, le=2000)
     max_file_mb: float = Field(20.0, gt=0)
+    ingest_wait_seconds: float = Field(
+        900.0, ge=0, description="how long an ingest waits for another one on the same DATA_DIR"
+    )
 
     # Retrieval and answering.
     retrieval_k: int = Field(5, ge=1, le=50)

@@ -36,6 +36,7 @@ class LoadedDoc:
     updated: str = ""
     reliability: str = ""  # document level: e.g. "mixed", "official", "third-party"
     section_reliability: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # read, with something the user should fix
 
 
 def load_file(path: Path, max_bytes: int) -> LoadedDoc:
@@ -69,15 +70,34 @@ def load_file(path: Path, max_bytes: int) -> LoadedDoc:
     return doc
 
 
-def _decode(raw: bytes) -> str:
+def _decode(raw: bytes, warnings: list[str] | None = None) -> str:
+    """Text in whatever 8-bit or multi-byte encoding it was saved in (UTF-8, latin-1, cp1252,
+    GB18030, Shift-JIS...); content with NUL bytes or no readable encoding is refused."""
     if b"\x00" in raw[:8192]:
         raise SkipFile("binary content in a text file")
     try:
         return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SkipFile(
-            f"not UTF-8 text (invalid byte at position {exc.start}); save it as UTF-8 and retry"
-        ) from exc
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    matches = list(from_bytes(raw))
+    if not matches:
+        raise SkipFile("not readable as text in any known encoding (binary content?)")
+    best = matches[0]
+    # Short Western texts fit several code pages equally well; Windows-1252 (a superset of
+    # latin-1's letters) is by far the most common of them, so it wins a near-tie.
+    western = [
+        m
+        for m in matches
+        if m.encoding in ("cp1252", "latin_1")
+        and m.chaos <= best.chaos + 0.1
+        and m.coherence >= best.coherence - 0.05
+    ]
+    best = western[0] if western else best
+    if warnings is not None:
+        warnings.append(f"not UTF-8: read as {best.encoding}; check a few accented characters")
+    return str(best)
 
 
 def _default_title(path: Path) -> str:
@@ -88,7 +108,8 @@ _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 
 
 def _markdown(raw: bytes, path: Path) -> LoadedDoc:
-    text = _decode(raw)
+    warnings: list[str] = []
+    text = _decode(raw, warnings)
     meta: dict[str, Any] = {}
     match = _FRONT.match(text)
     if match:
@@ -97,9 +118,16 @@ def _markdown(raw: bytes, path: Path) -> LoadedDoc:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 2}" if mark else ""
-            raise SkipFile(f"invalid YAML front matter{where}") from exc
+            warnings.append(
+                f"invalid YAML front matter{where}: its fields (title, sources, dates) were "
+                "ignored and the body was ingested; fix that line to restore them"
+            )
+            loaded = None
         if loaded is not None and not isinstance(loaded, dict):
-            raise SkipFile("front matter is not a key: value mapping")
+            warnings.append(
+                "front matter is not a key: value mapping; it was ignored and the body ingested"
+            )
+            loaded = None
         meta = loaded or {}
         text = text[match.end() :]
     title = str(meta.get("title") or _first_heading(text) or _default_title(path))
@@ -116,6 +144,7 @@ def _markdown(raw: bytes, path: Path) -> LoadedDoc:
             if isinstance(reliability, dict)
             else {}
         ),
+        warnings=warnings,
     )
 
 
@@ -137,14 +166,17 @@ def _first_heading(text: str) -> str | None:
 
 
 def _text(raw: bytes, path: Path) -> LoadedDoc:
-    return LoadedDoc(parts=[Part(_decode(raw))], title=_default_title(path))
+    warnings: list[str] = []
+    text = _decode(raw, warnings)
+    return LoadedDoc(parts=[Part(text)], title=_default_title(path), warnings=warnings)
 
 
 def _html(raw: bytes, path: Path) -> LoadedDoc:
     import trafilatura
 
+    warnings: list[str] = []
     markdown = trafilatura.extract(
-        _decode(raw),
+        _decode(raw, warnings),
         output_format="markdown",
         with_metadata=True,
         include_comments=False,
@@ -155,6 +187,7 @@ def _html(raw: bytes, path: Path) -> LoadedDoc:
         raise SkipFile("no main content found in the HTML page (menus and footers are ignored)")
     doc = _markdown(markdown.encode(), path)
     doc.updated = ""  # trafilatura guesses dates from copyright lines; not a rule's date
+    doc.warnings[:0] = warnings
     return doc
 
 
@@ -173,7 +206,7 @@ def _pdf(raw: bytes, path: Path) -> LoadedDoc:
                 raise SkipFile("encrypted PDF (password protected)") from exc
             if not opened:
                 raise SkipFile("encrypted PDF (password protected)")
-        parts = [Part(page.extract_text() or "", page=n) for n, page in enumerate(reader.pages, 1)]
+        parts = [Part(pdf_page_text(page), page=n) for n, page in enumerate(reader.pages, 1)]
         title = (reader.metadata.title if reader.metadata else None) or _default_title(path)
     except SkipFile:
         raise
@@ -214,3 +247,58 @@ def _docx(raw: bytes, path: Path) -> LoadedDoc:
             lines.append(" | ".join(cell.text.strip() for cell in row.cells))
     title = document.core_properties.title or first_heading or _default_title(path)
     return LoadedDoc(parts=[Part("\n\n".join(lines))], title=title)
+
+
+_SENTENCE_END = re.compile(r"[.!?:;…)\]\"'”’]$")
+_LIST_ITEM = re.compile(r"^(?:[-*+•▪◦]|\d{1,2}[.)])\s+")
+
+
+def pdf_page_text(page: Any) -> str:
+    """A PDF page as paragraphs: lines a sentence wraps across are joined (a quote is never
+    cut at a line break) and headings become `##` lines (bigger type than the body, or a short
+    line without a full stop between paragraphs), so they are never quoted as sentences."""
+    lines: list[list[Any]] = [["", 0.0]]  # [text, largest font size on the line]
+
+    def visit(text: str, cm: Any, tm: Any, font: Any, size: float) -> None:
+        scale = abs(float(tm[3]) * float(cm[3])) if tm and cm else 1.0
+        effective = float(size or 0) * (scale or 1.0)
+        for n, piece in enumerate(text.split("\n")):
+            if n:
+                lines.append(["", 0.0])
+            if piece.strip():
+                lines[-1][0] += piece
+                lines[-1][1] = max(lines[-1][1], effective)
+
+    page.extract_text(visitor_text=visit)
+    rows = [(t.strip(), size) for t, size in lines if t.strip()]
+    if not rows:
+        return ""
+    sizes: dict[float, int] = {}
+    for text, size in rows:
+        sizes[round(size, 1)] = sizes.get(round(size, 1), 0) + len(text)
+    body = max(sizes, key=sizes.get)
+    out: list[str] = []
+    for i, (text, size) in enumerate(rows):
+        previous = out[-1] if out else ""
+        following = rows[i + 1][0] if i + 1 < len(rows) else ""
+        bigger = body and round(size, 1) > body * 1.12
+        short_title = (
+            len(text.split()) <= 8
+            and not _SENTENCE_END.search(text)
+            and not _LIST_ITEM.match(text)
+            and (not previous or previous.startswith("#") or _SENTENCE_END.search(previous))
+            and following[:1].isupper()
+        )
+        if (bigger or short_title) and len(text) <= 120:
+            out.append(f"## {text}")
+        elif (
+            previous
+            and not previous.startswith("#")
+            and not _SENTENCE_END.search(previous)
+            and not _LIST_ITEM.match(text)
+        ):
+            joiner = "" if previous.endswith("-") and text[:1].islower() else " "
+            out[-1] = previous + joiner + text
+        else:
+            out.append(text)
+    return "\n".join(out)

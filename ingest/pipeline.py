@@ -2,27 +2,46 @@
 manager, so re-runs embed only what changed and deleted files lose their chunks.
 
 A run killed half-way is repaired by the next one: vector ids are content hashes (upserts
-cannot duplicate) and the record manager still lists the stale chunks to clean up.
+cannot duplicate) and the record manager still lists the stale chunks to clean up. One run at
+a time per data folder (an inter-process lock), and a rebuild fills a shadow collection that
+replaces the live one only when it is complete.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+from langchain_core.documents import Document
 from langchain_core.indexing import index
 
 from app.components.embeddings import load_embeddings, model_fingerprint, sentence_embedder
-from app.components.store import Store, drop_collection, open_store
+from app.components.store import (
+    Store,
+    StoreUnavailableError,
+    drop_collection,
+    open_store,
+    promote,
+    shadow_settings,
+)
 from app.components.text import split_sentences
+from app.services.policy import looks_like_instruction
 from app.settings import Settings
 from ingest.chunking import chunk_document
-from ingest.loaders import SUPPORTED, SkipFile, load_file
+from ingest.loaders import SUPPORTED, LoadedDoc, SkipFile, load_file
 
 ProgressFn = Callable[[str, int, int], None]
+NoticeFn = Callable[[str], None]
 DATA_FOLDERS = {"checklists", "templates"}  # app data inside knowledge/, not guidance documents
+INDEX_BATCH = 64
+
+
+class IngestBusyError(RuntimeError):
+    """Another ingest of the same data folder did not finish in time."""
 
 
 @dataclass
@@ -30,6 +49,7 @@ class IngestReport:
     files_seen: int = 0
     files_read: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # ingested, with a caveat
     added: int = 0
     updated: int = 0
     deleted: int = 0
@@ -48,6 +68,7 @@ class IngestReport:
             "files_seen": self.files_seen,
             "files_read": self.files_read,
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "warnings": [{"path": p, "warning": w} for p, w in self.warnings],
             "chunks": {
                 "added": self.added,
                 "updated": self.updated,
@@ -96,6 +117,38 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
     return files, missing
 
 
+@contextmanager
+def ingest_lock(settings: Settings, notice: NoticeFn | None = None) -> Iterator[None]:
+    """One ingest per data folder at a time, across processes: a second run waits (and says
+    so) instead of reading the first one's half-written files."""
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(settings.data_dir / "ingest.lock")
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if notice:
+                notice(
+                    f"Another ingest of {settings.data_dir} is running; waiting for it to finish…"
+                )
+            try:
+                lock.acquire(timeout=settings.ingest_wait_seconds)
+            except Timeout:
+                raise IngestBusyError(
+                    f"Another ingest of {settings.data_dir} is still running after "
+                    f"{settings.ingest_wait_seconds:g} s; try again when it has finished."
+                ) from None
+    except OSError as exc:
+        raise StoreUnavailableError(
+            f"Cannot write to the data folder {settings.data_dir} "
+            f"({exc.strerror or exc}); ingesting needs it writable (set DATA_DIR)."
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def run_ingest(
     settings: Settings,
     paths: list[Path] | None = None,
@@ -103,17 +156,46 @@ def run_ingest(
     rebuild: bool = False,
     progress: ProgressFn | None = None,
     store: Store | None = None,
+    notice: NoticeFn | None = None,
+) -> IngestReport:
+    """Bring the index up to date with `paths` (default: the knowledge folder).
+
+    With `rebuild`, everything is embedded again into a shadow collection that replaces the
+    live one only once every file has been read; until then the old index keeps answering.
+    """
+    with ingest_lock(settings, notice):
+        if not rebuild:
+            live = store or _open(settings)
+            return _ingest(live, settings, paths, progress)
+        embeddings = store.vectorstore.embeddings if store else load_embeddings(settings)
+        shadow_cfg = shadow_settings(settings)
+        drop_collection(shadow_cfg)  # the leftovers of an interrupted rebuild
+        shadow = open_store(shadow_cfg, embeddings, model_fingerprint(settings.model_path))
+        report = _ingest(shadow, settings, paths, progress)
+        if not report.ok:
+            drop_collection(shadow_cfg)
+            report.warnings.append(
+                ("index", "nothing could be read, so the existing index was kept as it was")
+            )
+            return report
+        promote(shadow, settings)
+        if store is not None:
+            store.reopen()
+        return report
+
+
+def _open(settings: Settings) -> Store:
+    embeddings = load_embeddings(settings)
+    return open_store(settings, embeddings, model_fingerprint(settings.model_path))
+
+
+def _ingest(
+    store: Store, settings: Settings, paths: list[Path] | None, progress: ProgressFn | None
 ) -> IngestReport:
     started = time.perf_counter()
     roots = [p.resolve() for p in (paths or [settings.knowledge_dir])]
     files, missing = discover(roots)
     report = IngestReport(files_seen=len(files), skipped=list(missing))
-    if rebuild:
-        drop_collection(settings)
-        store = None
-    if store is None:
-        embeddings = load_embeddings(settings)
-        store = open_store(settings, embeddings, model_fingerprint(settings.model_path))
     store.check_model()
     _reconcile(store)
     sentences = sentence_embedder(settings, store.vectorstore.embeddings)
@@ -135,16 +217,19 @@ def run_ingest(
             else:
                 report.skipped.append((source, str(why)))
             continue
-        chunks = chunk_document(loaded, source, settings.chunk_size, settings.chunk_overlap)
+        report.warnings.extend((source, w) for w in [*loaded.warnings, *_ai_directed(loaded)])
+        chunks = _distinct(
+            chunk_document(loaded, source, settings.chunk_size, settings.chunk_overlap)
+        )
         had_before = bool(store.records.list_keys(group_ids=[source], limit=1))
         result = index(
-            chunks,
+            _reporting(chunks, source, number, len(files), progress),
             store.records,
             store.vectorstore,
             cleanup="incremental",
             source_id_key="source",
             key_encoder="sha256",
-            batch_size=64,
+            batch_size=INDEX_BATCH,
         )
         # Warm the sentence cache so a warm `ask` never embeds passage text.
         sentences.embed_documents(
@@ -168,6 +253,44 @@ def run_ingest(
     report.chunks_total = store.collection.count()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _distinct(chunks: list[Document]) -> list[Document]:
+    """A document that repeats itself is stored once per distinct chunk text."""
+    seen: set[str] = set()
+    out = []
+    for chunk in chunks:
+        if chunk.page_content not in seen:
+            seen.add(chunk.page_content)
+            out.append(chunk)
+    return out
+
+
+def _reporting(
+    chunks: list[Document], source: str, number: int, total: int, progress: ProgressFn | None
+) -> Iterator[Document]:
+    """Feed `index()` while telling a long file's progress in batches."""
+    for n, chunk in enumerate(chunks):
+        if progress and n and n % INDEX_BATCH == 0 and len(chunks) > INDEX_BATCH:
+            progress(f"{source} ({n}/{len(chunks)} passages)", number, total)
+        yield chunk
+
+
+def _ai_directed(doc: LoadedDoc) -> list[str]:
+    """Name text that addresses an AI rather than a seller: it is indexed but never quoted."""
+    found = [
+        s.text
+        for part in doc.parts
+        for s in split_sentences(part.text)
+        if looks_like_instruction(s.text)
+    ]
+    if not found:
+        return []
+    example = found[0] if len(found[0]) <= 80 else found[0][:77] + "…"
+    return [
+        f"contains {len(found)} sentence(s) addressed to an AI rather than a seller "
+        f'("{example}"); they are never quoted in answers'
+    ]
 
 
 def remove_document(store: Store, source: str) -> int:

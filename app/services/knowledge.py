@@ -12,7 +12,14 @@ from pathlib import Path
 from app.components.database import Database
 from app.components.store import Store
 from ingest.loaders import SUPPORTED, SkipFile, load_file
-from ingest.pipeline import IngestReport, ProgressFn, remove_document, run_ingest, source_path
+from ingest.pipeline import (
+    IngestReport,
+    NoticeFn,
+    ProgressFn,
+    remove_document,
+    run_ingest,
+    source_path,
+)
 
 UPLOAD_DIR = "uploads"
 
@@ -91,9 +98,15 @@ class KnowledgeBase:
         paths: list[Path] | None = None,
         progress: ProgressFn | None = None,
         rebuild: bool = False,
+        notice: NoticeFn | None = None,
     ) -> IngestReport:
         report = run_ingest(
-            self.settings, paths, progress=progress, store=self.store, rebuild=rebuild
+            self.settings,
+            paths,
+            progress=progress,
+            store=self.store,
+            rebuild=rebuild,
+            notice=notice,
         )
         self._record(report)
         return report
@@ -125,6 +138,7 @@ class KnowledgeBase:
                 {"source": s, "change": c} for s, c in sorted(report.changed_sources.items())
             ],
             "skipped": [{"source": s, "reason": r} for s, r in report.skipped],
+            "warnings": [{"source": s, "warning": w} for s, w in report.warnings],
             "chunks": report.to_dict()["chunks"],
         }
         with self.db.connect() as db:

@@ -48,6 +48,12 @@ class CleanQuestion:
 
 def clean_question(question: object, max_chars: int) -> CleanQuestion:
     text = question if isinstance(question, str) else ("" if question is None else str(question))
+    # Bytes that were not UTF-8 reach us as lone surrogates (argv, surrogateescape): show them
+    # as U+FFFD rather than let the tokenizer reject the whole question.
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a lone surrogate that stands for no byte
+        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     text = text.replace("\x00", " ").strip()
     if not text:
         return CleanQuestion(

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 import threading
+from pathlib import Path
 
 import streamlit as st
 
-from app.components.database import Database
+from app.components.database import Database, DatabaseError, set_aside
 from app.components.llm import ProviderError
 from app.services.answering import Assistant
 from app.services.checklist import load_checklist
@@ -68,8 +70,47 @@ def engine() -> Answerer:
 
 
 @st.cache_resource(show_spinner=False)
-def database() -> Database:
+def _database() -> Database:
     return Database(get_settings().app_db_path)
+
+
+SCRATCH_DB = "scratch_database"
+
+
+def database() -> Database:
+    """The app database; when it is damaged or not writable, every page says so once, offers
+    the fix, and keeps working on a scratch database for this browser session (nothing is
+    saved, and the real file is never touched)."""
+    try:
+        return _database()
+    except DatabaseError:
+        if SCRATCH_DB not in st.session_state:
+            folder = Path(tempfile.mkdtemp(prefix="compliance-scratch-"))
+            st.session_state[SCRATCH_DB] = Database(folder / "app.sqlite")
+        return st.session_state[SCRATCH_DB]
+
+
+def database_banner() -> None:
+    """Shown above every page while the app database cannot be used."""
+    try:
+        _database()
+        return
+    except DatabaseError as problem:
+        exc = problem
+    box = st.container(border=True)
+    box.error(str(exc).replace("`compliance repair-db`", "the button below"), icon="⚠️")
+    box.caption(
+        "You can still ask, inspect and draft, but nothing you do is saved until this is fixed."
+    )
+    if exc.damaged and box.button("Keep the damaged file aside and start a fresh database"):
+        try:
+            kept = set_aside(get_settings().app_db_path)
+        except OSError as error:
+            box.error(f"Could not move the file: {error}")
+            return
+        st.session_state.pop(SCRATCH_DB, None)
+        st.toast(f"Kept the damaged file as {kept.name}; a fresh database is in use.")
+        st.rerun()
 
 
 def conversations() -> Conversations:
@@ -80,17 +121,27 @@ def knowledge() -> KnowledgeBase:
     return KnowledgeBase(assistant().store, database())
 
 
-@st.cache_resource(show_spinner=False)
-def inspections() -> InspectionService:
-    """Cached so each checklist item's cited rule is looked up once per process."""
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _inspections(_database: Database, path: str) -> InspectionService:
     settings = get_settings()
-    return InspectionService(load_checklist(settings.checklist_path), database(), assistant())
+    return InspectionService(load_checklist(settings.checklist_path), _database, assistant())
 
 
-@st.cache_resource(show_spinner=False)
+def inspections() -> InspectionService:
+    """Cached (per database file) so each checklist item's cited rule is looked up once."""
+    db = database()
+    return _inspections(db, str(db.path))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _drafting(_database: Database, path: str) -> DraftingService:
+    return DraftingService(load_templates(get_settings().templates_path), assistant(), _database)
+
+
 def drafting() -> DraftingService:
-    """Cached so each case type's cited rules are looked up once per process."""
-    return DraftingService(load_templates(get_settings().templates_path), assistant(), database())
+    """Cached (per database file) so each case type's cited rules are looked up once."""
+    db = database()
+    return _drafting(db, str(db.path))
 
 
 @st.cache_resource(show_spinner=False)
@@ -121,7 +172,7 @@ def ensure_index() -> None:
             def step(source: str, number: int, total: int) -> None:
                 bar.progress(number / max(total, 1), text=source)
 
-            report = knowledge().ingest(progress=step)
+            report = knowledge().ingest(progress=step, notice=st.info)
             bot.retriever.refresh(force=True)
             changed = len(report.changed_sources)
             status.update(
