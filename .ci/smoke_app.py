@@ -7,8 +7,12 @@ from __future__ import annotations
 import re
 import sys
 import time
+from pathlib import Path
 
 from playwright.sync_api import sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.e2e.chromium import CHROMIUM_ARGS
 
 QUESTION = "How long do I have to respond to a refund request?"
 
@@ -17,15 +21,7 @@ def main(url: str) -> int:
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
+            args=CHROMIUM_ARGS,
         )
         page = browser.new_page(viewport={"width": 1366, "height": 900})
         started = time.perf_counter()

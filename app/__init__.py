@@ -2,7 +2,7 @@
 
 from app.settings import Settings, get_settings
 
-__all__ = ["Answer", "Assistant", "Settings", "answerer_for", "get_settings"]
+__all__ = ["Answer", "Assistant", "Settings", "answerer_for", "build", "get_settings"]
 
 
 def __getattr__(name: str):  # heavy imports (torch, chromadb) only when asked for
@@ -10,6 +10,10 @@ def __getattr__(name: str):  # heavy imports (torch, chromadb) only when asked f
         from app.services import answering
 
         return getattr(answering, name)
+    if name == "build":
+        from app.container import build
+
+        return build
     if name == "answerer_for":
         from app.services.generation import answerer_for
 

@@ -60,9 +60,10 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
 ) -> None:
     """Index guidance documents into the vector store (incremental: only changes are embedded)."""
-    from ingest.pipeline import IngestBusyError, run_ingest
+    from app.container import build
+    from ingest.pipeline import IngestBusyError
 
-    settings = get_settings()
+    container = build(get_settings())
     progress = Progress(
         TextColumn("[bold blue]Indexing"),
         BarColumn(),
@@ -74,14 +75,18 @@ def ingest(
         disable=as_json,
     )
     try:
+        try:
+            database = container.database()
+        except DatabaseError as exc:  # indexing does not need it; the run just isn't listed
+            errors.print(f"[yellow]Warning:[/] {escape(str(exc))}")
+            database = None
         with progress:
             task = progress.add_task("", total=None)
 
             def step(source: str, number: int, total: int) -> None:
                 progress.update(task, total=total, completed=number - 1, description=source)
 
-            report = run_ingest(
-                settings,
+            report = container.knowledge(database).ingest(
                 paths or None,
                 rebuild=rebuild,
                 progress=step,
@@ -94,9 +99,8 @@ def ingest(
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
         _print_report(report)
-    if not report.ok:
-        reason = "no documents found" if report.files_seen == 0 else "no file could be ingested"
-        raise _fail(f"Nothing was ingested: {reason}.", code=1)
+    if report.failure:
+        raise _fail(report.failure, code=1)
 
 
 def _print_report(report) -> None:
@@ -128,10 +132,9 @@ Model = Annotated[str | None, typer.Option("--model", help="LLM model (default: 
 
 
 def _answerer(provider: str | None, base_url: str | None, model: str | None):
-    """The assistant and the engine the options and settings ask for (keys only from .env)."""
+    """The container and the engine the options and settings ask for (keys only from .env)."""
     from app.components.llm import ProviderError
-    from app.services.answering import Assistant
-    from app.services.generation import answerer_for
+    from app.container import build
 
     overrides = {"llm_provider": provider, "llm_base_url": base_url, "llm_model": model}
     values = {k: v for k, v in overrides.items() if v is not None}
@@ -143,8 +146,8 @@ def _answerer(provider: str | None, base_url: str | None, model: str | None):
         option = "--" + str(problem["loc"][0]).removeprefix("llm_").replace("_", "-")
         raise _fail(f"Bad option {option}: {problem['msg']}") from None
     try:
-        assistant = Assistant.from_settings(settings)
-        return assistant, answerer_for(settings, assistant)
+        container = build(settings)
+        return container, container.engine()
     except (*EXPECTED, ProviderError) as exc:
         raise _fail(str(exc)) from None
 
@@ -199,9 +202,7 @@ def _ask_one(engine, question: str, as_json: bool):
     from rich.live import Live
     from rich.text import Text
 
-    from app.services.generation import GroundedAnswerer
-
-    if as_json or not isinstance(engine, GroundedAnswerer):
+    if as_json or not engine.streams:
         return engine.ask(question)
     if console.is_terminal:
         streamed: list[str] = []
@@ -260,8 +261,28 @@ def evaluate_cmd(
     questions: Annotated[Path, typer.Option(help="Question set (YAML)")] = Path(
         "eval/questions.yaml"
     ),
+    split: Annotated[
+        str, typer.Option(help="Questions to run: dev, test or all (both, reported apart)")
+    ] = "all",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    gate_split: Annotated[
+        str | None,
+        typer.Option(help="Split the --min/--max gates apply to (default: test, else dev)"),
+    ] = None,
+    gate_lang: Annotated[
+        str | None,
+        typer.Option(help="Language the gates apply to (default: all questions of the split)"),
+    ] = None,
     min_recall5: Annotated[float, typer.Option(help="Exit 1 if recall@5 is lower")] = 0.0,
+    min_key_facts: Annotated[
+        float, typer.Option(help="Exit 1 if key-fact accuracy is lower")
+    ] = 0.0,
+    min_refusal_recall: Annotated[
+        float, typer.Option(help="Exit 1 if refusal recall is lower")
+    ] = 0.0,
+    max_false_refusals: Annotated[
+        float, typer.Option(help="Exit 1 if more answerable questions are refused")
+    ] = 1.0,
     min_citation_validity: Annotated[
         float, typer.Option(help="Exit 1 if citation validity is lower")
     ] = 0.0,
@@ -269,15 +290,21 @@ def evaluate_cmd(
     base_url: BaseUrl = None,
     model: Model = None,
 ) -> None:
-    """Score answers on a question set: recall, MRR, key facts, refusals, citation validity.
-    With --provider, scores that LLM's verified answers on the same questions."""
+    """Score answers on a question set, dev and test splits apart: recall, MRR, key facts,
+    refusals, false refusals, citation validity, with 95% bootstrap intervals. With --provider,
+    scores that LLM's verified answers on the same questions."""
     from app.services.evaluation import QuestionSetError, document_reader, evaluate, load_questions
 
+    if split not in ("dev", "test", "all"):
+        raise _fail("--split must be dev, test or all.")
     try:
         items = load_questions(questions)
     except QuestionSetError as exc:
         raise _fail(str(exc)) from None
-    assistant, engine = _answerer(provider, base_url, model)
+    items = [i for i in items if split in ("all", i.split)]
+    if not items:
+        raise _fail(f"No {split} questions in {questions}.")
+    container, engine = _answerer(provider, base_url, model)
     with Progress(
         TextColumn("[bold blue]Evaluating"),
         BarColumn(),
@@ -290,63 +317,86 @@ def evaluate_cmd(
         report = evaluate(
             engine,
             items,
-            document_reader(assistant),
+            document_reader(container.store),
             progress=lambda done, _total: progress.update(task, completed=done),
         )
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         _print_eval(report)
-    overall = report.overall
+    gated = gate_split or ("test" if "test" in report.splits else "dev")
+    if gated not in report.splits:
+        raise _fail(f"No {gated} questions were run, so the gates cannot be checked.")
+    chosen = report.splits[gated]
+    if gate_lang and gate_lang not in chosen.by_language:
+        raise _fail(f"No {gate_lang} questions in the {gated} split.")
+    scores = chosen.by_language[gate_lang] if gate_lang else chosen.overall
     gates = [
-        ("recall@5", overall.recall_at_5, min_recall5),
-        (
-            "citation validity",
-            overall.citation_validity or 0.0 if overall.citation_validity is not None else 1.0,
-            min_citation_validity,
-        ),
+        ("recall@5", scores.recall_at_5, min_recall5, 1),
+        ("key-fact accuracy", scores.key_fact_accuracy, min_key_facts, 1),
+        ("refusal recall", _or(scores.refusal_recall, 1.0), min_refusal_recall, 1),
+        ("false refusals", _or(scores.false_refusals, 0.0), max_false_refusals, -1),
+        ("citation validity", _or(scores.citation_validity, 1.0), min_citation_validity, 1),
     ]
-    broken = [f"{name} {value:.3f} < {floor:.3f}" for name, value, floor in gates if value < floor]
+    broken = [
+        f"{name} {value:.3f} {'<' if sign > 0 else '>'} {limit:.3f}"
+        for name, value, limit, sign in gates
+        if (value - limit) * sign < 0
+    ]
     if broken:
-        raise _fail("Evaluation below the required level: " + "; ".join(broken), code=1)
+        where = f"{gated} split" + (f", {gate_lang}" if gate_lang else "")
+        raise _fail(f"Evaluation ({where}) below the required level: " + "; ".join(broken), 1)
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 def _print_eval(report) -> None:
     def fmt(value: float | None) -> str:
         return "-" if value is None else f"{value:.3f}"
 
-    table = Table(title="Evaluation")
-    for column in (
-        "category",
+    columns = (
+        "group",
         "n",
         "R@1",
-        "R@3",
         "R@5",
         "MRR@10",
         "facts",
         "all facts",
         "refusal P",
         "refusal R",
+        "false ref.",
         "citations",
-    ):
-        table.add_column(column, justify="right" if column != "category" else "left")
-    rows = [*report.by_category.items(), ("overall", report.overall)]
-    for name, s in rows:
-        table.add_row(
-            name,
-            str(s.questions),
-            fmt(s.recall_at_1),
-            fmt(s.recall_at_3),
-            fmt(s.recall_at_5),
-            fmt(s.mrr_at_10),
-            fmt(s.key_fact_accuracy),
-            fmt(s.answers_fully_correct),
-            fmt(s.refusal_precision),
-            fmt(s.refusal_recall),
-            fmt(s.citation_validity),
-            style="bold" if name == "overall" else None,
+    )
+    for name, split in report.splits.items():
+        table = Table(title=f"Evaluation: {name} split")
+        for column in columns:
+            table.add_column(column, justify="right" if column != "group" else "left")
+        rows = [*split.by_category.items()]
+        if len(split.by_language) > 1:
+            rows += [(f"lang {k}", v) for k, v in split.by_language.items()]
+        rows.append(("overall", split.overall))
+        for label, s in rows:
+            table.add_row(
+                label,
+                str(s.questions),
+                fmt(s.recall_at_1),
+                fmt(s.recall_at_5),
+                fmt(s.mrr_at_10),
+                fmt(s.key_fact_accuracy),
+                fmt(s.answers_fully_correct),
+                fmt(s.refusal_precision),
+                fmt(s.refusal_recall),
+                fmt(s.false_refusals),
+                fmt(s.citation_validity),
+                style="bold" if label == "overall" else None,
+            )
+        console.print(table)
+        spans = ", ".join(
+            f"{k.replace('_', ' ')} {lo:.3f}-{hi:.3f}" for k, (lo, hi) in split.intervals.items()
         )
-    console.print(table)
+        console.print(f"[dim]95% intervals ({name}): {spans}[/]")
     overall = report.overall
     if overall.model_answers or overall.fallbacks:
         console.print(
@@ -357,9 +407,55 @@ def _print_eval(report) -> None:
         console.print(f"[bold]Failures ({len(report.failures)}):[/]")
         for item in report.failures:
             console.print(
-                f"  {item.id} [{item.category}] {escape(item.question[:70])}: "
+                f"  {item.id} [{item.split}/{item.category}] {escape(item.question[:70])}: "
                 f"{escape('; '.join(item.problems))}"
             )
+
+
+@cli.command()
+def calibrate(
+    questions: Annotated[Path, typer.Option(help="Question set (YAML)")] = Path(
+        "eval/questions.yaml"
+    ),
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write the model (default: REFUSAL_MODEL)")
+    ] = None,
+    max_false_refusals: Annotated[
+        float, typer.Option(help="Share of covered dev questions the threshold may refuse")
+    ] = 0.1,
+) -> None:
+    """Fit the answer-or-refuse model on the dev split (5-fold cross-validation) and store its
+    coefficients as data; the test split is never read."""
+    from app.services.evaluation import QuestionSetError, load_questions
+
+    try:
+        from app.services.calibration import collect, fit
+    except ImportError:
+        raise _fail("calibrate needs scikit-learn: pip install -e '.[dev]'") from None
+    try:
+        items = [i for i in load_questions(questions) if i.split == "dev"]
+    except QuestionSetError as exc:
+        raise _fail(str(exc)) from None
+    from app.container import build
+
+    target = out or get_settings().refusal_model or Path("eval/refusal-model.json")
+    # The signals do not depend on a fitted model; the quoted engine is enough to collect them.
+    settings = get_settings().updated(refusal_model=None, llm_provider="extractive")
+    try:
+        rows, labels = collect(build(settings).assistant, items)
+    except EXPECTED as exc:
+        raise _fail(str(exc)) from None
+    if len(set(labels)) < 2:
+        raise _fail("The dev split needs both covered and uncovered questions to calibrate.")
+    report = fit(rows, labels, max_false_refusals)
+    report.model.save(target)
+    console.print(
+        f"Fitted on {report.questions} dev questions ({report.answerable} covered): "
+        f"threshold {report.model.threshold:.3f}, caution below "
+        f"{report.model.caution_below:.3f}; out of fold: AUC {report.cv_auc:.3f}, "
+        f"false refusals {report.cv_false_refusals:.3f}, "
+        f"refusal recall {report.cv_refusal_recall:.3f}. Written to {target}."
+    )
 
 
 @cli.command()
@@ -410,12 +506,13 @@ def inspect(
         return
 
     from app.components.yamlfile import read_yaml
-    from app.services.answering import Assistant
-    from app.services.inspection import InspectionError, InspectionService, parse_answers
+    from app.container import build
+    from app.services.inspection import InspectionError, parse_answers
     from app.services.report_export import report_markdown, report_pdf
 
     try:
-        service = InspectionService(checklist, _database(settings), Assistant.from_settings())
+        container = build(settings)
+        service = container.inspections(container.database())
         if answers is not None:
             raw = read_yaml(answers, InspectionError, "answers file")
             profile, file_store, given = parse_answers(raw)
@@ -457,7 +554,7 @@ def draft(
 ) -> None:
     """Draft a buyer dispute reply or a platform appeal, with deadlines, evidence and rules."""
     from app.components.yamlfile import read_yaml
-    from app.services.drafting import DraftingError, DraftingService, load_templates, parse_case
+    from app.services.drafting import DraftingError, load_templates, parse_case
 
     settings = get_settings()
     try:
@@ -478,20 +575,18 @@ def draft(
                 console.print("Give a case file with --case case.yaml to draft a message.")
         return
 
-    from app.services.generation import GroundedAnswerer
-
     try:
         parsed = parse_case(read_yaml(case, DraftingError, "case file"))
     except DraftingError as exc:
         raise _fail(str(exc)) from None
-    assistant, engine = _answerer(provider, base_url, model)
-    if polish and not isinstance(engine, GroundedAnswerer):
+    container, engine = _answerer(provider, base_url, model)
+    if polish and engine.llm is None:
         raise _fail("--polish needs an LLM: set LLM_PROVIDER in .env or pass --provider.")
     try:
-        service = DraftingService(templates, assistant, _database(settings) if save else None)
+        service = container.drafting(container.database() if save else None)
         result = service.draft(parsed)
         if polish:
-            result = service.polish(result, engine.llm, engine.settings)
+            result = service.polish(result, engine.llm, engine.llm_settings)
         if save:
             service.save(parsed, result)
     except DraftingError as exc:
@@ -512,8 +607,9 @@ def draft(
     console.print("Evidence to attach: " + "; ".join(result.evidence))
     for c in result.citations:
         console.print(f"[{c.n}] {escape(c.title)} > {escape(c.section)}: “{escape(c.quote)}”")
-    for note in result.missing:
-        console.print(f"[yellow]Would be better with:[/] {escape(note)}")
+    for fact in result.missing:
+        why = f" (for {fact.needed_for})" if fact.needed_for else ""
+        console.print(f"[yellow]Would be better with:[/] {escape(fact.label + why)}")
     for warning in result.warnings:
         console.print(f"[yellow]{escape(warning)}[/]")
 
@@ -535,12 +631,6 @@ def repair_db() -> None:
         console.print(f"The damaged database was kept as {kept}; a fresh one is ready at {path}.")
         return
     console.print(f"{path} is healthy; nothing to repair.")
-
-
-def _database(settings):
-    from app.components.database import Database
-
-    return Database(settings.app_db_path)
 
 
 def _interactive(service, store: str | None, resume: int | None) -> int:

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Offline by construction: nothing may reach a model hub or phone home, whatever imports first.
@@ -28,8 +28,35 @@ def bundled_model_path() -> Path:
     return Path(get_model_path())
 
 
+Provider = Literal["extractive", "openai", "ollama", "llamacpp"]
+
+
+class EvidenceWeights(BaseModel):
+    """How retrieval weighs evidence (tuned on the dev split; see README "How it works").
+
+    Set one in `.env` as EVIDENCE__<NAME>, e.g. EVIDENCE__UNKNOWN_TERMS=0.4."""
+
+    # Ranking a sentence: similarity to the question, share of the question's weighted terms
+    # it holds (terms found only in its heading count `heading_term_share`), passage strength.
+    sentence_semantic: float = Field(0.45, ge=0)
+    sentence_terms: float = Field(0.30, ge=0)
+    sentence_passage: float = Field(0.25, ge=0)
+    heading_term_share: float = Field(0.5, ge=0, le=1)
+    # The evidence score that decides answer or refusal: best sentence similarity, plus these.
+    best_sentence_terms: float = Field(0.2, ge=0)
+    best_passage_terms: float = Field(0.2, ge=0)
+    unknown_terms: float = Field(0.3, ge=0, description="penalty: question terms the corpus lacks")
+    # How much is searched and scored.
+    candidates: int = Field(8, ge=1, le=100, description="passages searched per question")
+    scored_passages: int = Field(4, ge=1, le=20, description="top passages whose sentences score")
+    cite_passages: int = Field(4, ge=1, le=20, description="passages searched for a checklist rule")
+    cite_min_relative: float = Field(0.8, gt=0, le=1, description="of the best cited sentence")
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_nested_delimiter="__"
+    )
 
     # Where the guidance documents and the index live.
     knowledge_dir: Path = Path("knowledge")
@@ -62,12 +89,18 @@ class Settings(BaseSettings):
     candidate_k: int = Field(20, ge=1, le=200)
     rrf_k: int = Field(60, ge=1)
     refusal_threshold: float = Field(0.54, ge=-1.0, le=2.0)
+    # The fitted answer-or-refuse model (`compliance calibrate`); when the file is absent the
+    # evidence score and REFUSAL_THRESHOLD decide.
+    refusal_model: Path | None = Path("eval/refusal-model.json")
+    # Seller-vocabulary bridges, one YAML per language (default: KNOWLEDGE_DIR/glossary).
+    glossary_dir: Path | None = None
     answer_sentences: int = Field(4, ge=1, le=12)
     answer_min_relative_score: float = Field(0.7, gt=0.0, le=1.0)
     max_question_chars: int = Field(2000, ge=50)
+    evidence: EvidenceWeights = EvidenceWeights()
 
     # Optional LLM provider for answers and draft polish; `extractive` needs none.
-    llm_provider: Literal["extractive", "openai", "ollama", "llamacpp"] = "extractive"
+    llm_provider: Provider = "extractive"
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None
@@ -84,7 +117,9 @@ class Settings(BaseSettings):
     def _blank_host_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("llm_model_path", "embedding_model_path", mode="before")
+    @field_validator(
+        "llm_model_path", "embedding_model_path", "refusal_model", "glossary_dir", mode="before"
+    )
     @classmethod
     def _blank_path_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -99,8 +134,17 @@ class Settings(BaseSettings):
         return self.embedding_model_path or bundled_model_path()
 
     @property
+    def glossaries(self) -> Path:
+        return self.glossary_dir or self.knowledge_dir / "glossary"
+
+    @property
+    def records_path(self) -> Path:
+        """LangChain's record manager: which chunk of which file is indexed."""
+        return self.data_dir / "records.sqlite"
+
+    @property
     def record_db_url(self) -> str:
-        return f"sqlite:///{(self.data_dir / 'records.sqlite').resolve()}"
+        return f"sqlite:///{self.records_path.resolve()}"
 
     @property
     def app_db_path(self) -> Path:

@@ -8,6 +8,7 @@ by their topic, and the sentence splitter skips it, so quotes always come from t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from langchain_core.documents import Document
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
@@ -19,13 +20,22 @@ _UNCERTAIN = re.compile(r"\buncertain\b|\bconflict|\bsources (?:disagree|differ)
 _WEAK = re.compile(r"uncertain|weak|low|conflict", re.I)
 
 
-def chunk_document(doc: LoadedDoc, source: str, chunk_size: int, overlap: int) -> list[Document]:
+_SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
+
+
+def chunk_document(
+    doc: LoadedDoc,
+    source: str,
+    chunk_size: int,
+    overlap: int,
+    tokens: tuple[Callable[[str], int], int] | None = None,
+) -> list[Document]:
+    """Chunks of about `chunk_size` characters; with `tokens` (the model's counter and budget)
+    a chunk whose heading line and body would not fit the budget is split again by tokens, so
+    no chunk has a tail the embedding never reads."""
     headers = MarkdownHeaderTextSplitter(_HEADERS, strip_headers=True)
     sizer = RecursiveCharacterTextSplitter(
-        chunk_size=chunk_size,
-        chunk_overlap=overlap,
-        separators=["\n\n", "\n", ". ", "; ", ", ", " ", ""],
-        keep_separator="end",
+        chunk_size=chunk_size, chunk_overlap=overlap, separators=_SEPARATORS, keep_separator="end"
     )
     base = {
         "source": source,
@@ -40,11 +50,11 @@ def chunk_document(doc: LoadedDoc, source: str, chunk_size: int, overlap: int) -
     for part in doc.parts:
         for block in headers.split_text(part.text):
             section = _section(block.metadata, doc.title)
-            for piece in sizer.split_text(block.page_content):
+            heading = f"# {doc.title} > {section}" if section else f"# {doc.title}"
+            for piece in _fit(sizer.split_text(block.page_content), heading, overlap, tokens):
                 body = piece.strip()
                 if not body:
                     continue
-                heading = f"# {doc.title} > {section}" if section else f"# {doc.title}"
                 meta = dict(base, section=section, chunk=len(chunks))
                 if part.page is not None:
                     meta["page"] = part.page
@@ -68,3 +78,26 @@ def _section_reliability(doc: LoadedDoc, section: str) -> str:
     return " ".join(
         value for key, value in doc.section_reliability.items() if key.strip().lower() in names
     )
+
+
+def _fit(
+    pieces: list[str], heading: str, overlap: int, tokens: tuple[Callable[[str], int], int] | None
+) -> list[str]:
+    if tokens is None:
+        return pieces
+    count, budget = tokens
+    room = max(budget - count(heading + "\n"), 32)
+    out: list[str] = []
+    for piece in pieces:
+        if count(piece) <= room:
+            out.append(piece)
+            continue
+        by_tokens = RecursiveCharacterTextSplitter(
+            chunk_size=room,
+            chunk_overlap=min(overlap // 4, room // 4),  # characters -> roughly tokens
+            length_function=count,
+            separators=_SEPARATORS,
+            keep_separator="end",
+        )
+        out.extend(by_tokens.split_text(piece))
+    return out

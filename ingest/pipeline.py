@@ -19,7 +19,8 @@ from filelock import FileLock, Timeout
 from langchain_core.documents import Document
 from langchain_core.indexing import index
 
-from app.components.embeddings import load_embeddings, model_fingerprint, sentence_embedder
+from app.components.embeddings import load_embeddings, model_fingerprint, token_budget
+from app.components.retrieval import SentenceVectors
 from app.components.store import (
     Store,
     StoreUnavailableError,
@@ -28,15 +29,14 @@ from app.components.store import (
     promote,
     shadow_settings,
 )
-from app.components.text import split_sentences
-from app.services.policy import looks_like_instruction
+from app.components.text import looks_like_instruction, split_sentences
 from app.settings import Settings
 from ingest.chunking import chunk_document
 from ingest.loaders import SUPPORTED, LoadedDoc, SkipFile, load_file
 
 ProgressFn = Callable[[str, int, int], None]
 NoticeFn = Callable[[str], None]
-DATA_FOLDERS = {"checklists", "templates"}  # app data inside knowledge/, not guidance documents
+DATA_FOLDERS = {"checklists", "templates", "glossary"}  # app data in knowledge/, not guidance
 INDEX_BATCH = 64
 
 
@@ -62,6 +62,14 @@ class IngestReport:
     def ok(self) -> bool:
         """Non-zero exit only when nothing at all could be ingested."""
         return self.files_read > 0 or (self.files_seen == 0 and self.deleted > 0)
+
+    @property
+    def failure(self) -> str | None:
+        """The one line that says why nothing was ingested (None when something was)."""
+        if self.ok:
+            return None
+        reason = "no documents found" if self.files_seen == 0 else "no file could be ingested"
+        return f"Nothing was ingested: {reason}."
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -155,7 +163,7 @@ def run_ingest(
     *,
     rebuild: bool = False,
     progress: ProgressFn | None = None,
-    store: Store | None = None,
+    store: Store | Callable[[], Store] | None = None,
     notice: NoticeFn | None = None,
 ) -> IngestReport:
     """Bring the index up to date with `paths` (default: the knowledge folder).
@@ -164,6 +172,8 @@ def run_ingest(
     live one only once every file has been read; until then the old index keeps answering.
     """
     with ingest_lock(settings, notice):
+        if callable(store):  # opened only now, under the lock
+            store = store()
         if not rebuild:
             live = store or _open(settings)
             return _ingest(live, settings, paths, progress)
@@ -198,7 +208,7 @@ def _ingest(
     report = IngestReport(files_seen=len(files), skipped=list(missing))
     store.check_model()
     _reconcile(store)
-    sentences = sentence_embedder(settings, store.vectorstore.embeddings)
+    sentences = SentenceVectors(settings, store.vectorstore.embeddings)
     max_bytes = int(settings.max_file_mb * 1_000_000)
     seen: set[str] = set()
 
@@ -219,7 +229,13 @@ def _ingest(
             continue
         report.warnings.extend((source, w) for w in [*loaded.warnings, *_ai_directed(loaded)])
         chunks = _distinct(
-            chunk_document(loaded, source, settings.chunk_size, settings.chunk_overlap)
+            chunk_document(
+                loaded,
+                source,
+                settings.chunk_size,
+                settings.chunk_overlap,
+                token_budget(settings.model_path),
+            )
         )
         had_before = bool(store.records.list_keys(group_ids=[source], limit=1))
         result = index(
@@ -231,10 +247,7 @@ def _ingest(
             key_encoder="sha256",
             batch_size=INDEX_BATCH,
         )
-        # Warm the sentence cache so a warm `ask` never embeds passage text.
-        sentences.embed_documents(
-            sorted({s.text for chunk in chunks for s in split_sentences(chunk.page_content)})
-        )
+        sentences.warm(chunks)
         report.files_read += 1
         report.added += result["num_added"]
         report.updated += result["num_updated"]

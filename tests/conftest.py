@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
 from app.components.embeddings import load_embeddings, model_fingerprint
-from app.components.retriever import HybridRetriever
 from app.components.store import Store, open_store
+from app.container import Container, build
 from app.services.answering import Assistant
 from app.settings import Settings
 
@@ -63,16 +64,28 @@ def kb_settings(tmp_path_factory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def assistant(kb_settings, embeddings) -> Assistant:
-    """The shipped knowledge base, really ingested, behind a real Assistant."""
-    from ingest.pipeline import run_ingest
-
-    store = open_store(kb_settings, embeddings, model_fingerprint(kb_settings.model_path))
-    report = run_ingest(kb_settings, store=store)
+def container(kb_settings, embeddings) -> Container:
+    """The shipped knowledge base, really ingested through the ingest service, wired by the
+    same composition root as the CLI and the app."""
+    built = build(kb_settings, embeddings)
+    report = built.knowledge(built.database()).ingest()
     assert report.files_read >= 2 and not report.skipped, report.to_dict()
-    retriever = HybridRetriever(store, kb_settings.candidate_k, kb_settings.rrf_k)
-    retriever.refresh(force=True)
-    return Assistant(kb_settings, store, retriever)
+    return built
+
+
+@pytest.fixture(scope="session")
+def assistant(container) -> Assistant:
+    return container.assistant
+
+
+@pytest.fixture
+def assistant_for(embeddings) -> Callable[[Settings], Assistant]:
+    """The engine over whatever has been ingested for `settings` (built fresh each call)."""
+
+    def _build(settings: Settings) -> Assistant:
+        return build(settings, embeddings).assistant
+
+    return _build
 
 
 def free_port() -> int:
@@ -201,3 +214,25 @@ def llm_settings(base: Settings, url: str, **overrides) -> Settings:
         **overrides,
     }
     return base.updated(**values)
+
+
+@contextmanager
+def app_environment(base: Path):
+    """Point the Streamlit app (run in this process by AppTest) at `base`/kb and `base`/data,
+    with fresh settings and resource caches, undone afterwards."""
+    import streamlit as st
+
+    from app.settings import get_settings
+
+    patch = pytest.MonkeyPatch()
+    patch.setenv("KNOWLEDGE_DIR", str(base / "kb"))
+    patch.setenv("DATA_DIR", str(base / "data"))
+    patch.setenv("CHROMA_HOST", "")
+    get_settings.cache_clear()
+    st.cache_resource.clear()
+    try:
+        yield base
+    finally:
+        patch.undo()
+        get_settings.cache_clear()
+        st.cache_resource.clear()

@@ -77,7 +77,7 @@ def test_every_citation_is_verbatim_in_its_source(assistant, question):
     assert markers == {c.n for c in answer.citations}
     for citation in answer.citations:
         assert citation.quote in _source_text(citation.source)
-        passage = next(p for p in [assistant.retriever.passage(citation.passage_id)] if p)
+        passage = next(p for p in [assistant.retrieval.retriever.passage(citation.passage_id)] if p)
         assert citation.quote in passage.text
         assert citation.url.startswith("http")
 
@@ -144,8 +144,41 @@ def test_long_question_is_cut_with_a_note(assistant):
     ],
 )
 def test_any_language_or_symbols_never_crash(assistant, question):
+    """Whatever the input, the answer is an ordinary one: a readable refusal, or quotes that
+    really are in their passages; markup is never echoed back and the index is untouched."""
+    from app.services.answering import REFUSAL_TEXT, Answer
+    from app.services.policy import DECLINE_EVASION, DECLINE_INJECTION
+
+    collection = assistant.retrieval.store.collection
+    ids_before = sorted(collection.get(include=[])["ids"])
     answer = assistant.ask(question)
+
+    assert isinstance(answer, Answer)
     assert isinstance(answer.text, str) and answer.text
+    if any(ch.isalnum() for ch in question):
+        assert answer.error is None, answer.error
+    else:  # symbols only: nothing to search, so the clear "ask in words" message
+        assert answer.refused and answer.error == answer.text
+        assert "could not find any words" in answer.text
+    if answer.refused:
+        assert not answer.citations
+        assert not re.search(r"\[\d+\]", answer.text)  # no marker without a citation
+        if answer.error is None:
+            assert answer.text in {REFUSAL_TEXT, DECLINE_EVASION, DECLINE_INJECTION}
+        assert re.fullmatch(r"[A-Z][^<>{}]*[.?!][\"”]?", answer.text.strip(), re.S), answer.text
+        assert len(answer.text.split()) >= 8
+    else:
+        assert answer.citations
+        markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+        assert markers == {c.n for c in answer.citations}
+        for citation in answer.citations:
+            passage = assistant.retrieval.retriever.passage(citation.passage_id)
+            assert passage is not None and citation.quote in passage.text
+    for markup in re.findall(r"<[^>]*>", question):
+        assert markup not in answer.text
+        assert all(markup not in c.quote for c in answer.citations)
+    assert collection.count() == len(ids_before)
+    assert sorted(collection.get(include=[])["ids"]) == ids_before
 
 
 def test_sentences_are_split_inside_lines_only():

@@ -5,13 +5,11 @@ from __future__ import annotations
 import shutil
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from app.components.database import Database
 from app.services.conversations import Conversations
-from app.settings import get_settings
-from tests.conftest import KNOWLEDGE, REPO
+from tests.conftest import KNOWLEDGE, REPO, app_environment
 
 MAIN = str(REPO / "app" / "ui" / "main.py")
 QUESTION = "How long does a seller have to respond to a buyer's refund request?"
@@ -21,16 +19,8 @@ QUESTION = "How long does a seller have to respond to a buyer's refund request?"
 def app_dirs(tmp_path_factory):
     base = tmp_path_factory.mktemp("apptest")
     shutil.copytree(KNOWLEDGE, base / "kb")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("KNOWLEDGE_DIR", str(base / "kb"))
-    patch.setenv("DATA_DIR", str(base / "data"))
-    patch.setenv("CHROMA_HOST", "")
-    get_settings.cache_clear()
-    st.cache_resource.clear()
-    yield base
-    patch.undo()
-    get_settings.cache_clear()
-    st.cache_resource.clear()
+    with app_environment(base):
+        yield base
 
 
 def new_app() -> AppTest:

@@ -6,11 +6,9 @@ from __future__ import annotations
 import shutil
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from app.settings import get_settings
-from tests.conftest import KNOWLEDGE, REPO
+from tests.conftest import KNOWLEDGE, REPO, app_environment
 
 MAIN = str(REPO / "app" / "ui" / "main.py")
 GARBAGE = b"this is not a database " * 200
@@ -23,16 +21,8 @@ def damaged(tmp_path_factory, kb_settings, assistant):
     shutil.copytree(KNOWLEDGE, base / "kb")
     shutil.copytree(kb_settings.data_dir, base / "data", ignore=shutil.ignore_patterns("app.*"))
     (base / "data" / "app.sqlite").write_bytes(GARBAGE)
-    patch = pytest.MonkeyPatch()
-    patch.setenv("KNOWLEDGE_DIR", str(base / "kb"))
-    patch.setenv("DATA_DIR", str(base / "data"))
-    patch.setenv("CHROMA_HOST", "")
-    get_settings.cache_clear()
-    st.cache_resource.clear()
-    yield base / "data"
-    patch.undo()
-    get_settings.cache_clear()
-    st.cache_resource.clear()
+    with app_environment(base):
+        yield base / "data"
 
 
 def errors(app: AppTest) -> str:

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from app.components.retriever import HybridRetriever
-from app.services.answering import Assistant
 from ingest.pipeline import run_ingest
 from tests.conftest import KNOWLEDGE, free_port, make_settings, start_server, stop_server
 
@@ -38,7 +36,9 @@ def chroma_server(tmp_path):
 
 
 @pytest.mark.server
-def test_ingest_and_ask_through_a_chroma_server(tmp_path, chroma_server, store_for):
+def test_ingest_and_ask_through_a_chroma_server(
+    tmp_path, chroma_server, store_for, assistant_for
+):
     settings = make_settings(tmp_path, chroma_host="127.0.0.1", chroma_port=chroma_server)
     shutil.copytree(KNOWLEDGE, settings.knowledge_dir, dirs_exist_ok=True)
     store = store_for(settings)
@@ -49,8 +49,7 @@ def test_ingest_and_ask_through_a_chroma_server(tmp_path, chroma_server, store_f
     assert again.added == 0 and again.unchanged == first.chunks_total
     assert not (settings.data_dir / "chroma").exists()  # vectors live on the server only
 
-    retriever = HybridRetriever(store)
-    assistant = Assistant(settings, store, retriever)
+    assistant = assistant_for(settings)
     answer = assistant.ask("How many days does a seller have to answer a refund request?")
     assert not answer.refused and "5 days" in answer.text
     assert answer.citations[0].source == "disputes-and-refunds.md"

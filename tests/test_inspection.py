@@ -14,9 +14,9 @@ from app.components.database import Database
 from app.services.checklist import ChecklistError, load_checklist
 from app.services.evaluation import document_reader
 from app.services.inspection import (
-    Answer,
     InspectionError,
     InspectionService,
+    ItemAnswer,
     parse_answers,
     score_answers,
 )
@@ -37,7 +37,7 @@ def service(checklist, assistant, tmp_path):
 
 
 def all_yes(checklist, profile):
-    return {i.id: Answer("yes") for _, i in checklist.applicable(profile)}
+    return {i.id: ItemAnswer("yes") for _, i in checklist.applicable(profile)}
 
 
 def test_shipped_checklist_is_large_and_covers_every_area(checklist):
@@ -101,27 +101,27 @@ def test_profile_skips_what_does_not_apply(checklist):
 def test_one_critical_no_outweighs_several_low_ones(checklist):
     profile = {}
     base = all_yes(checklist, profile)
-    critical_no = {**base, "acc-one-account": Answer("no")}
+    critical_no = {**base, "acc-one-account": ItemAnswer("no")}
     lows = [i.id for _, i in checklist.applicable(profile) if i.severity.value == "low"][:4]
     assert len(lows) == 4
-    four_low_nos = {**base, **{item: Answer("no") for item in lows}}
+    four_low_nos = {**base, **{item: ItemAnswer("no") for item in lows}}
     assert score_answers(checklist, profile, base)[0] == 100.0
     assert (
         score_answers(checklist, profile, critical_no)[0]
         < score_answers(checklist, profile, four_low_nos)[0]
     )
-    unsure = {**base, "acc-one-account": Answer("unsure")}
+    unsure = {**base, "acc-one-account": ItemAnswer("unsure")}
     assert (
         score_answers(checklist, profile, critical_no)[0]
         < score_answers(checklist, profile, unsure)[0]
         < 100.0
     )
-    na = {**base, "acc-one-account": Answer("na")}
+    na = {**base, "acc-one-account": ItemAnswer("na")}
     assert score_answers(checklist, profile, na)[0] == 100.0
 
 
 def test_every_item_cites_a_real_passage_of_the_shipped_knowledge_base(checklist, assistant):
-    read = document_reader(assistant)
+    read = document_reader(assistant.retrieval.store)
     for _, item in checklist.items():
         citations = assistant.cite(item.cite.query, item.cite.source, item.cite.section)
         assert citations, f"{item.id}: no citation for {item.cite}"

@@ -79,16 +79,9 @@ def test_docx_headings_become_sections(tmp_path):
         ("empty.md", b"", "empty file"),
         ("blank.txt", b"   \n\n  ", "no text content"),
         ("binary.txt", b"\x00\x01\x02binary\x00data", "binary content"),
-        ("latin1.txt", "Règles de la boutique".encode("latin-1"), "not UTF-8"),
         ("image.png", b"\x89PNG\r\n", "unsupported file type '.png'"),
         ("broken.pdf", b"%PDF-1.4\n1 0 obj garbage", "corrupt or unreadable PDF"),
         ("broken.docx", b"PK\x03\x04 not really a zip", "corrupt or unreadable DOCX"),
-        (
-            "bad-front.md",
-            b"---\ntitle: [unclosed\n---\nBody text here.",
-            "invalid YAML front matter",
-        ),
-        ("list-front.md", b"---\n- a\n- b\n---\nBody text here.", "not a key: value mapping"),
         ("nav-only.html", b"<html><body><nav>Home</nav></body></html>", "no main content"),
     ],
 )
@@ -97,6 +90,22 @@ def test_bad_files_are_skipped_with_a_reason(tmp_path, name, content, reason):
     path.write_bytes(content)
     with pytest.raises(SkipFile, match=reason.replace("(", r"\(").replace(")", r"\)")):
         load_file(path, MB)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "warning"),
+    [
+        ("latin1.txt", "Règles de la boutique".encode("latin-1"), "not UTF-8: read as cp1252"),
+        ("bad-front.md", b"---\ntitle: [unclosed\n---\nBody text here.", "at line 2"),
+        ("list-front.md", b"---\n- a\n- b\n---\nBody text here.", "not a key: value mapping"),
+    ],
+)
+def test_fixable_files_are_read_with_a_warning(tmp_path, name, content, warning):
+    path = tmp_path / name
+    path.write_bytes(content)
+    doc = load_file(path, MB)
+    assert any(warning in w for w in doc.warnings), doc.warnings
+    assert "Body text here." in doc.parts[0].text or "Règles" in doc.parts[0].text
 
 
 def test_encrypted_pdf_is_skipped(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 from app.components.database import MIGRATIONS, Database
 from app.services.conversations import Conversations, UnknownConversation
-from app.services.knowledge import KnowledgeBase, UploadRejected
+from app.services.knowledge import UploadRejected
 from tests.samples import RULE_MD
 
 
@@ -80,8 +80,10 @@ def test_conversation_lifecycle_and_export(tmp_path):
         store.get(cid)
 
 
-def test_uploads_are_checked_and_never_overwrite(tmp_settings, store_for):
-    kb = KnowledgeBase(store_for(tmp_settings), Database(tmp_settings.data_dir / "app.sqlite"))
+def test_uploads_are_checked_and_never_overwrite(tmp_settings, embeddings):
+    from app.container import build
+
+    kb = build(tmp_settings, embeddings).knowledge(Database(tmp_settings.data_dir / "app.sqlite"))
     first = kb.save_upload("../../etc/Returns policy.md", RULE_MD.encode())
     second = kb.save_upload("Returns policy.md", RULE_MD.encode())
     uploads = tmp_settings.knowledge_dir / "uploads"

@@ -13,7 +13,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -77,6 +77,25 @@ def model_fingerprint(path: Path) -> str:
 def same_model(a: str, b: str) -> bool:
     """Two fingerprints name the same model when their digests agree (labels may differ)."""
     return a.rpartition("@")[2] == b.rpartition("@")[2]
+
+
+TokenCounter = Callable[[str], int]
+
+
+@lru_cache(maxsize=4)
+def token_budget(path: Path) -> tuple[TokenCounter, int]:
+    """How the model counts a text's tokens, and how many it reads (special tokens excluded):
+    text past that budget is never embedded, so chunks must fit it."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    try:
+        limit = int(json.loads((path / "sentence_bert_config.json").read_text())["max_seq_length"])
+    except (OSError, ValueError, KeyError):
+        limit = 256
+    return (lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)), limit - 2
 
 
 def load_embeddings(settings: Settings) -> HuggingFaceEmbeddings:

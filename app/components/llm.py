@@ -10,14 +10,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
-from app.settings import Settings
+from app.settings import Provider, Settings
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-PROVIDERS = ("extractive", "openai", "ollama", "llamacpp")
+PROVIDERS: tuple[str, ...] = get_args(Provider)
 DEFAULT_BASE_URLS = {"openai": "https://api.openai.com/v1", "ollama": "http://localhost:11434"}
 
 
@@ -131,13 +131,13 @@ def describe_failure(exc: BaseException, settings: Settings) -> str:
     if settings.llm_api_key:
         text = text.replace(settings.llm_api_key.get_secret_value(), "***")
     status = getattr(exc, "status_code", None)
-    if "Timeout" in name or isinstance(exc, TimeoutError):
+    if isinstance(exc, TimeoutError | ProviderTimeout) or _is_timeout(exc):
         return f"The LLM provider ({label}) did not answer within {settings.llm_timeout:g} s."
     if status in (401, 403):
         return f"The LLM provider ({label}) rejected the API key (HTTP {status})."
     if status == 404:
         return f"The LLM provider ({label}) does not know that model or address (HTTP 404)."
-    if "Connect" in name or isinstance(exc, ConnectionError):
+    if isinstance(exc, ConnectionError) or _is_connect_error(exc):
         return f"The LLM provider ({label}) could not be reached; is it running?"
     if status:
         return f"The LLM provider ({label}) failed with HTTP {status}."
@@ -164,3 +164,25 @@ def check_connection(settings: Settings) -> ConnectionCheck:
     return ConnectionCheck(
         True, f"Connected to {provider_label(settings)}; it replied in {seconds:.1f} s.", seconds
     )
+
+
+def _client_errors(httpx_kind: str, openai_kind: str) -> tuple[type[BaseException], ...]:
+    import httpx
+
+    kinds: list[type[BaseException]] = [getattr(httpx, httpx_kind)]
+    try:
+        import openai
+
+        kinds.append(getattr(openai, openai_kind))
+    except ImportError:  # openai comes with langchain-openai
+        pass
+    return tuple(kinds)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """The HTTP clients' own timeout types (httpx, openai), checked by type, not by name."""
+    return isinstance(exc, _client_errors("TimeoutException", "APITimeoutError"))
+
+
+def _is_connect_error(exc: BaseException) -> bool:
+    return isinstance(exc, _client_errors("ConnectError", "APIConnectionError"))

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import bm25s
 import numpy as np
 
+from app.components.serialise import Serialisable
 from app.components.spelling import Speller, english_lexicon
 from app.components.store import Store
 from app.components.text import terms
 
 
 @dataclass
-class Passage:
+class Passage(Serialisable):
     id: str
     text: str
     source: str
@@ -29,28 +31,15 @@ class Passage:
     section: str
     page: int | None
     url: str
-    score: float  # fused reciprocal-rank score
-    dense: float  # cosine similarity to the query, 0 when dense search did not return it
-    lexical: float  # BM25 score, 0 when no query term occurs
-    metadata: dict[str, Any] = field(default_factory=dict)
+    score: float = field(metadata={"digits": 5})  # fused reciprocal-rank score
+    # cosine similarity to the query, 0 when dense search did not return it
+    dense: float = field(metadata={"digits": 4})
+    lexical: float = field(metadata={"digits": 4})  # BM25 score, 0 when no query term occurs
+    metadata: dict[str, Any] = field(default_factory=dict, metadata={"skip": True})
 
     @property
     def uncertain(self) -> bool:
         return bool(self.metadata.get("uncertain"))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "source": self.source,
-            "title": self.title,
-            "section": self.section,
-            "page": self.page,
-            "url": self.url,
-            "score": round(self.score, 5),
-            "dense": round(self.dense, 4),
-            "lexical": round(self.lexical, 4),
-            "text": self.text,
-        }
 
 
 def passage_from(chunk_id: str, text: str, meta: dict[str, Any] | None) -> Passage:
@@ -84,8 +73,11 @@ class HybridRetriever:
     Searches work on the snapshot of the last `refresh()`; the caller refreshes once per
     request (the `Assistant` does, under its lock) rather than every lookup asking Chroma."""
 
-    def __init__(self, store: Store, candidate_k: int = 20, rrf_k: int = 60) -> None:
+    def __init__(
+        self, store: Store, candidate_k: int = 20, rrf_k: int = 60, lexicon: Path | None = None
+    ) -> None:
         self.store = store
+        self.lexicon = lexicon  # the model folder whose vocabulary lists real English words
         self.candidate_k = candidate_k
         self.rrf_k = rrf_k
         self._lock = threading.Lock()
@@ -118,7 +110,7 @@ class HybridRetriever:
             df: Counter[str] = Counter(t for tokens in corpus for t in set(tokens))
             speller = Speller(
                 [lexical_text(d, m) for d, m in zip(docs, metas, strict=True)],
-                english_lexicon(self.store.settings.model_path),
+                english_lexicon(self.lexicon) if self.lexicon else frozenset(),
             )
             self._ids, self._chunks, self._bm25, self._df = ids, chunks, bm25, df
             self.speller = speller
@@ -155,13 +147,11 @@ class HybridRetriever:
             if base is None:  # the store changed between the two searches
                 continue
             out.append(
-                Passage(
-                    **{
-                        **base.__dict__,
-                        "score": score,
-                        "dense": dense.get(chunk_id, 0.0),
-                        "lexical": lexical.get(chunk_id, 0.0),
-                    }
+                replace(
+                    base,
+                    score=score,
+                    dense=dense.get(chunk_id, 0.0),
+                    lexical=lexical.get(chunk_id, 0.0),
                 )
             )
         return out

@@ -55,7 +55,12 @@ def make_client(settings: Settings) -> chromadb.ClientAPI:
             if settings.chroma_host
             else f"Chroma database in {settings.chroma_dir}"
         )
-        raise StoreUnavailableError(f"Cannot open the {where}: {exc}") from exc
+        hint = (
+            "; its folder must be writable (fix the permissions or set DATA_DIR)"
+            if "readonly" in str(exc) or "read-only" in str(exc)
+            else ""
+        )
+        raise StoreUnavailableError(f"Cannot open the {where}: {exc}{hint}") from exc
 
 
 @dataclass
@@ -132,7 +137,7 @@ def open_store(settings: Settings, embeddings: Embeddings, fingerprint: str) -> 
         records.create_schema()
     except Exception as exc:  # sqlalchemy wraps sqlite's errors; the user needs the file
         raise StoreUnavailableError(
-            f"Cannot open the ingest records {settings.data_dir / 'records.sqlite'}: "
+            f"Cannot open the ingest records {settings.records_path}: "
             f"{getattr(exc, 'orig', None) or exc}"
         ) from exc
     return Store(settings, client, vectorstore, records, fingerprint)
@@ -180,7 +185,7 @@ def drop_collection(settings: Settings) -> None:
     client = make_client(settings)
     with contextlib.suppress(Exception):  # absent already: nothing to drop
         client.delete_collection(settings.collection_name)
-    if (settings.data_dir / "records.sqlite").exists():
+    if settings.records_path.exists():
         records = SQLRecordManager(_namespace(settings), db_url=settings.record_db_url)
         records.create_schema()
         keys = records.list_keys()

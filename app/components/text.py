@@ -165,3 +165,18 @@ def body_of(page_content: str) -> str:
     """A chunk's text without the `# title > section` line the chunker puts first."""
     first, _, rest = page_content.partition("\n")
     return rest if first.startswith("# ") else page_content
+
+
+# Text in a document that addresses an AI rather than a seller; it is removed before a source
+# reaches an LLM (a rulebook has no reason to tell the reader to ignore its instructions).
+_INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules|guidelines)\b"
+    r"|\bsystem prompt\b|\byou are now\b|\b(as an? (ai|assistant|language model))\b"
+    r"|\b(reveal|print|output|repeat|show)\b.{0,30}\b(prompt|api[ -]?keys?|passwords?|secrets?)\b"
+    r"|\b(respond|reply|answer)\b.{0,20}\bonly with\b",
+    re.I,
+)
+
+
+def looks_like_instruction(text: str) -> bool:
+    return bool(_INSTRUCTION.search(text))

@@ -1,28 +1,33 @@
-"""Grounded answers without an LLM: the answer is made of the indexed sentences that best
-answer the question, each with an `[n]` marker whose citation quotes it verbatim.
+"""The one answer pipeline: screen -> condense -> retrieve -> score evidence -> write.
 
-When the evidence is weak the assistant says the knowledge base does not cover the question
-and shows the closest passages, instead of stitching together something that sounds right.
+Every engine runs it; only the writer differs. The default writer quotes the indexed sentences
+that best answer the question, each with an `[n]` marker whose citation quotes it verbatim; an
+LLM writer (`generation.py`) rewords them and is verified against the same sources. When the
+evidence is weak the answer says the knowledge base does not cover the question and shows the
+closest passages, instead of stitching together something that sounds right.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import threading
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-import numpy as np
-
-from app.components.embeddings import load_embeddings, model_fingerprint, sentence_embedder
-from app.components.retriever import HybridRetriever, Passage
-from app.components.store import Store, open_store
-from app.components.text import SOURCE_LINE, Sentence, split_sentences, terms
-from app.services.policy import LEGAL_NOTE, declined, legal_exposure, looks_like_instruction
+from app.components.glossary import Glossary
+from app.components.language import detect, key_point_line, translate
+from app.components.refusal import RefusalModel
+from app.components.retrieval import Retrieval, Scored, Signals
+from app.components.retriever import Passage
+from app.components.serialise import Serialisable
+from app.components.text import Sentence, terms
+from app.services.policy import LEGAL_NOTE, declined, legal_exposure
 from app.services.questions import CleanQuestion, clean_question, condense
-from app.settings import Settings, get_settings
+from app.settings import Settings
+
+OnToken = Callable[[str], None]
 
 UNCERTAIN_NOTE = (
     "Caution: the knowledge base marks part of this as uncertain, or its sources disagree. "
@@ -30,6 +35,9 @@ UNCERTAIN_NOTE = (
 )
 _URL = re.compile(r"https?://[^\s)>\]]+")
 _SOURCE_TAIL = re.compile(r"\s*Sources?:.*$", re.I)
+BORDERLINE_NOTE = (
+    "This is the closest rule the knowledge base has; check that it answers your question."
+)
 REFUSAL_TEXT = (
     "The knowledge base does not cover this question well enough to answer it, so I won't "
     "guess. The closest passages are listed below; the official AliExpress seller rules or "
@@ -38,7 +46,7 @@ REFUSAL_TEXT = (
 
 
 @dataclass
-class Citation:
+class Citation(Serialisable):
     n: int
     source: str
     title: str
@@ -52,7 +60,7 @@ class Citation:
 
 
 @dataclass
-class Answer:
+class Answer(Serialisable):
     question: str
     text: str
     refused: bool
@@ -61,7 +69,7 @@ class Answer:
     notes: list[str] = field(default_factory=list)
     standalone_question: str = ""
     error: str | None = None
-    confidence: float = 0.0
+    confidence: float = field(default=0.0, metadata={"digits": 4})
     # Who wrote the text. `verified` is False when an LLM's answer failed the check against
     # its sources (the text is then the quoted answer); `unsupported_sentences` are the model's
     # sentences that were left out or rejected.
@@ -69,32 +77,7 @@ class Answer:
     verified: bool = True
     unsupported_sentences: list[str] = field(default_factory=list)
     provider_error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "question": self.question,
-            "standalone_question": self.standalone_question,
-            "text": self.text,
-            "refused": self.refused,
-            "error": self.error,
-            "confidence": round(self.confidence, 4),
-            "engine": self.engine,
-            "verified": self.verified,
-            "unsupported_sentences": self.unsupported_sentences,
-            "provider_error": self.provider_error,
-            "notes": self.notes,
-            "citations": [asdict(c) for c in self.citations],
-            "passages": [p.to_dict() for p in self.passages],
-        }
-
-
-@dataclass
-class _Scored:
-    sentence: Sentence
-    passage_rank: int
-    passage: Passage
-    score: float
-    semantic: float
+    language: str = "en"  # the question's; non-English answers open with a line in it
 
 
 @dataclass
@@ -106,8 +89,9 @@ class Evidence:
     notes: list[str]
     candidates: list[Passage]
     passages: list[Passage]
-    scored: list[_Scored]
-    score: float
+    scored: list[Scored]
+    score: float  # p(answerable) from the refusal model, else the hand-weighted score
+    signals: Signals = field(default_factory=Signals)
 
     def answer(
         self, text: str, citations: list[Citation], notes: list[str], **extra: Any
@@ -140,41 +124,157 @@ class Evidence:
         )
 
 
-class Assistant:
-    """The question-answering service; build once per process, then call `ask` many times."""
+@dataclass
+class WriteJob:
+    """Everything a writer gets: the evidence, the quoted answer built from it (its fallback),
+    where to stream tokens, the deadline, and a provider failure from condensing, if any."""
 
-    def __init__(self, settings: Settings, store: Store, retriever: HybridRetriever) -> None:
-        self.settings = settings
-        self.store = store
-        self.retriever = retriever
-        self.embeddings = store.vectorstore.embeddings
-        self._sentences = sentence_embedder(settings, self.embeddings)
-        self._vectors: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()
+    evidence: Evidence
+    quoted: Answer
+    on_token: OnToken | None
+    deadline: float
+    problem: str | None = None
 
-    @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> Assistant:
-        settings = settings or get_settings()
-        embeddings = load_embeddings(settings)
-        store = open_store(settings, embeddings, model_fingerprint(settings.model_path))
-        store.check_model()
-        retriever = HybridRetriever(store, settings.candidate_k, settings.rrf_k)
-        retriever.refresh(force=True)
-        return cls(settings, store, retriever)
 
-    # -- public API ---------------------------------------------------------------------------
+class QuotedWriter:
+    """The default writer, and the base of the others: the quoted answer itself."""
+
+    label = "extractive"
+    streams = False  # sends tokens to `on_token` as they are written
+    sources = 0  # passages it reads (the search returns at least this many)
+    timeout = math.inf  # seconds for one answer
+    llm: Any = None  # the chat model, or None for quoted answers
+    settings: Settings | None = None  # the provider settings it was built from
+
+    def condense(
+        self, question: str, history: Sequence[dict] | None, deadline: float
+    ) -> tuple[str, str | None]:
+        """The standalone question, and a provider failure line if condensing failed."""
+        return condense(question, history), None
+
+    def write(self, job: WriteJob) -> Answer:
+        return job.quoted
+
+
+class Answerer(Protocol):
+    """What the CLI, the app, the evaluation and the benchmark call; never a concrete type."""
+
+    label: str
+    streams: bool
+    llm: Any
+    llm_settings: Settings | None
+
     def ask(
         self,
         question: object,
         history: Sequence[dict] | None = None,
-        on_token: Callable[[str], None] | None = None,
+        on_token: OnToken | None = None,
+    ) -> Answer: ...
+
+    def retrieve(
+        self, question: str, history: Sequence[dict] | None = None, k: int | None = None
+    ) -> list[Passage]: ...
+
+
+class Assistant:
+    """The answer engine: the one pipeline over a retrieval room, with a writer.
+
+    Build once per process (`app.container`); `ask` may be called from many threads at once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        retrieval: Retrieval,
+        writer: QuotedWriter | None = None,
+        refusal: RefusalModel | None = None,
+        glossaries: dict[str, Glossary] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.retrieval = retrieval
+        self.writer = writer or QuotedWriter()
+        self.refusal = refusal
+        # Other languages' bridges to the English rulebook (English itself is the retrieval's).
+        self.glossaries = {k: g for k, g in (glossaries or {}).items() if k != "en"}
+
+    def with_writer(self, writer: QuotedWriter) -> Assistant:
+        """The same retrieval room, refusal decision and languages, through another writer."""
+        return Assistant(self.settings, self.retrieval, writer, self.refusal, self.glossaries)
+
+    @property
+    def label(self) -> str:
+        return self.writer.label
+
+    @property
+    def streams(self) -> bool:
+        return self.writer.streams
+
+    @property
+    def llm(self) -> Any:
+        return self.writer.llm
+
+    @property
+    def llm_settings(self) -> Settings | None:
+        return self.writer.settings
+
+    # -- the pipeline -------------------------------------------------------------------------
+    def ask(
+        self,
+        question: object,
+        history: Sequence[dict] | None = None,
+        on_token: OnToken | None = None,
     ) -> Answer:
-        """`on_token` is accepted so every engine is called alike; quoted answers come whole."""
+        """Quoted answers come whole; a streaming writer passes its tokens to `on_token`."""
         screened = self.screen(question)
         if isinstance(screened, Answer):
-            return screened
-        evidence = self.gather(screened.text, condense(screened.text, history), screened.notes)
+            return screened  # declined requests never reach retrieval or a model
+        glossary = self._glossary_for(screened.text)
+        if glossary is not None:  # searched as the rulebook's English terms, never spell-fixed
+            english = translate(screened.text, glossary).english
+            return self._localised(glossary, self._answer(screened, english))
+        deadline = time.monotonic() + self.writer.timeout
+        standalone, problem = self.writer.condense(screened.text, history, deadline)
+        evidence = self.gather(screened.text, standalone, screened.notes)
+        if isinstance(evidence, Answer):
+            return evidence
+        quoted = self.compose(evidence)
+        if quoted.refused:
+            return quoted  # weak evidence: no writer is asked to improvise
+        return self.writer.write(WriteJob(evidence, quoted, on_token, deadline, problem))
+
+    def english_terms(self, text: str) -> str | None:
+        """A question in another language as the rulebook's English terms (None: English)."""
+        glossary = self._glossary_for(text)
+        return None if glossary is None else translate(text, glossary).english
+
+    def _glossary_for(self, text: str) -> Glossary | None:
+        if not self.glossaries:
+            return None
+        return self.glossaries.get(detect(text, tuple(self.glossaries)))
+
+    def _answer(self, screened: CleanQuestion, english: str) -> Answer:
+        """The quoted answer to a question already turned into rule terms."""
+        if not english:
+            return Answer(screened.text, REFUSAL_TEXT, refused=True, notes=screened.notes)
+        evidence = self.gather(screened.text, english, screened.notes, correct=False)
         return evidence if isinstance(evidence, Answer) else self.compose(evidence)
+
+    @staticmethod
+    def _localised(glossary: Glossary, answer: Answer) -> Answer:
+        """One line in the seller's language first: the notice that the answer quotes the
+        English rulebook and its key point (a figure and glossary words of the cited
+        sentence), or the refusal explained."""
+        answer.language = glossary.language
+        if answer.error == "empty_index":
+            return answer
+        if answer.refused:
+            answer.text = f"{glossary.data.refusal}\n\n{answer.text}".strip()
+            return answer
+        points = [key_point_line(glossary, c.quote, c.n) for c in answer.citations[:3]]
+        with_figure = [p for p in points if any(ch.isdigit() for ch in p.split("[")[0])]
+        point = (with_figure or points or [""])[0]
+        lines = [line for line in (point, glossary.data.notice) if line]
+        answer.text = "\n\n".join([*lines, answer.text])
+        return answer
 
     def screen(self, question: object) -> CleanQuestion | Answer:
         """The question made safe to search, or the answer that ends it here (empty input,
@@ -193,44 +293,65 @@ class Assistant:
             )
         return cleaned
 
-    def gather(self, question: str, standalone: str, notes: list[str]) -> Evidence | Answer:
+    def gather(
+        self, question: str, standalone: str, notes: list[str], correct: bool = True
+    ) -> Evidence | Answer:
         """Search for a standalone question (typos fixed here) and score the evidence."""
-        with self._lock:  # the model and caches are shared by Streamlit's threads
-            self.retriever.refresh()
-            standalone = self.retriever.speller.correct(standalone)
-            if self.retriever.size == 0:
-                message = (
-                    "The knowledge base is empty. Run `compliance ingest` (or open the app, "
-                    "which indexes knowledge/ on first start) and ask again."
-                )
-                return Answer(
-                    question,
-                    message,
-                    refused=True,
-                    notes=notes,
-                    standalone_question=standalone,
-                    error="empty_index",
-                )
-            k = self.settings.retrieval_k
-            candidates, query_vector = self._search(standalone, max(k, 8))
-            scored, score = self._score_sentences(standalone, query_vector, candidates[:4])
-        return Evidence(question, standalone, notes, candidates, candidates[:k], scored, score)
+        self.retrieval.refresh()
+        if correct:
+            standalone = self.retrieval.correct(standalone)
+        if self.retrieval.size == 0:
+            message = (
+                "The knowledge base is empty. Run `compliance ingest` (or open the app, "
+                "which indexes knowledge/ on first start) and ask again."
+            )
+            return Answer(
+                question,
+                message,
+                refused=True,
+                notes=notes,
+                standalone_question=standalone,
+                error="empty_index",
+            )
+        k = self.settings.retrieval_k
+        found = self.retrieval.find(
+            standalone, max(k, self.settings.evidence.candidates, self.writer.sources)
+        )
+        score = (
+            self.refusal.probability(found.signals)
+            if self.refusal
+            else self.retrieval.evidence_score(found.signals)
+        )
+        return Evidence(
+            question,
+            standalone,
+            notes,
+            found.passages,
+            found.passages[:k],
+            found.scored,
+            score,
+            found.signals,
+        )
 
     def compose(self, evidence: Evidence) -> Answer:
-        """The extractive answer: quoted sentences, or a refusal when the evidence is weak."""
-        if not evidence.scored or evidence.score < self.settings.refusal_threshold:
+        """The quoted answer: the best sentences, or a refusal when the evidence is weak."""
+        threshold = self.refusal.threshold if self.refusal else self.settings.refusal_threshold
+        if not evidence.scored or evidence.score < threshold:
             return evidence.refusal(evidence.notes)
+        notes = list(evidence.notes)
+        if self.refusal and evidence.score < self.refusal.caution_below:
+            notes.append(BORDERLINE_NOTE)
         text, citations = _compose(self._choose(evidence.scored))
-        return evidence.answer(text, citations, evidence.notes)
+        return evidence.answer(text, citations, notes)
 
+    # -- lookups for other services -----------------------------------------------------------
     def retrieve(
         self, question: str, history: Sequence[dict] | None = None, k: int | None = None
     ) -> list[Passage]:
         """Ranked passages for a question, exactly as answering sees them."""
-        with self._lock:
-            self.retriever.refresh()
-            standalone = self._standalone(question.strip(), history)
-            return self._search(standalone, k or self.settings.retrieval_k)[0]
+        self.retrieval.refresh()
+        standalone = self.retrieval.correct(condense(question.strip(), history))
+        return self.retrieval.search(standalone, k or self.settings.retrieval_k)[0]
 
     def cite(
         self, query: str, source: str | None = None, section: str | None = None, limit: int = 2
@@ -238,92 +359,26 @@ class Assistant:
         """Verified citations for a rule, for features that need "the rule behind this"
         (checklists, drafts): the best sentences for `query`, from the named document and
         section when given, else from the whole knowledge base."""
-        with self._lock:
-            self.retriever.refresh()
-            query_vector = self.embeddings.embed_query(query)
-            if source:
-                passages = self.retriever.passages_in(source, section)
-            else:
-                passages = self.retriever.search(query, query_vector, k=4)
-            scored, _ = self._score_sentences(query, query_vector, passages)
-            if not scored:
-                return []
-            best = scored[0].score
-            chosen = [s for s in scored[:limit] if s.score >= 0.8 * best]
-            chosen.sort(key=lambda s: (s.passage_rank, s.sentence.start))
-            return _compose(chosen)[1]
-
-    def sentence_vectors(self, texts: list[str]) -> np.ndarray:
-        """Normalised vectors of indexed sentences (cached on disk and in memory)."""
-        with self._lock:
-            return self._sentence_vectors(texts)
-
-    def embed_texts(self, texts: list[str]) -> np.ndarray:
-        """Normalised vectors of one-off texts (generated sentences), not cached."""
-        with self._lock:
-            return np.asarray(self.embeddings.embed_documents(texts), dtype=np.float32)
+        weights = self.settings.evidence
+        self.retrieval.refresh()
+        if source:
+            vector = self.retrieval.embed_query(query)
+            passages = self.retrieval.passages_in(source, section)
+        else:
+            passages, vector = self.retrieval.search(query, weights.cite_passages)
+        scored, _ = self.retrieval.score(query, vector, passages)
+        if not scored:
+            return []
+        best = scored[0].score
+        chosen = [s for s in scored[:limit] if s.score >= weights.cite_min_relative * best]
+        chosen.sort(key=lambda s: (s.passage_rank, s.sentence.start))
+        return _compose(chosen)[1]
 
     # -- internals ----------------------------------------------------------------------------
-    def _standalone(self, question: str, history: Sequence[dict] | None) -> str:
-        """The search query: follow-ups joined to what they follow, typos fixed."""
-        return self.retriever.speller.correct(condense(question, history))
-
-    def _search(self, standalone: str, k: int) -> tuple[list[Passage], list[float]]:
-        query_vector = self.embeddings.embed_query(standalone)
-        return self.retriever.search(standalone, query_vector, k=k), query_vector
-
-    def _score_sentences(
-        self, query: str, query_vector: list[float], passages: list[Passage]
-    ) -> tuple[list[_Scored], float]:
-        """Score every sentence of the top passages, and how well the evidence as a whole
-        answers the question.
-
-        The evidence score (tuned on eval/questions.yaml) is the best sentence's similarity to
-        the question, plus how much of the question's weighted terms the best sentence and the
-        best passage contain, minus the weight of question terms the corpus never uses at all
-        ("commission", another platform's name): topical closeness alone is not an answer.
-        """
-        pool = [(rank, p, s) for rank, p in enumerate(passages) for s in source_sentences(p)]
-        if not pool:
-            return [], 0.0
-        semantic = self._sentence_vectors([s.text for _, _, s in pool]) @ np.asarray(
-            query_vector, dtype=np.float32
-        )
-        weights = {t: self._idf(t) for t in set(terms(query))}
-        total = sum(weights.values()) or 1.0
-
-        def share(present: set[str], heading: set[str] = frozenset()) -> float:
-            return (
-                sum(
-                    w if t in present else 0.5 * w if t in heading else 0.0
-                    for t, w in weights.items()
-                )
-                / total
-            )
-
-        headings = {p.id: set(terms(f"{p.title} {p.section}")) for p in passages}
-        scored: list[_Scored] = []
-        best_sentence_terms = 0.0
-        for (rank, passage, sentence), sem in zip(pool, semantic, strict=True):
-            present = set(terms(sentence.text))
-            best_sentence_terms = max(best_sentence_terms, share(present))
-            lexical = share(present, headings[passage.id])
-            score = 0.45 * float(sem) + 0.30 * lexical + 0.25 * passage.dense
-            scored.append(_Scored(sentence, rank, passage, score, float(sem)))
-        scored.sort(key=lambda s: -s.score)
-        passage_terms = max(share(set(terms(p.text)) | headings[p.id]) for p in passages[:3])
-        unknown = (
-            sum(w for t, w in weights.items() if self.retriever.document_frequency(t) == 0) / total
-        )
-        evidence = (
-            float(semantic.max()) + 0.2 * best_sentence_terms + 0.2 * passage_terms - 0.3 * unknown
-        )
-        return scored, evidence
-
-    def _choose(self, scored: list[_Scored]) -> list[_Scored]:
+    def _choose(self, scored: list[Scored]) -> list[Scored]:
         """The best sentences (close to the top score, no near-duplicates), in reading order."""
         best = scored[0].score
-        picked: list[_Scored] = []
+        picked: list[Scored] = []
         for cand in scored:
             if len(picked) >= self.settings.answer_sentences:
                 break
@@ -332,21 +387,10 @@ class Assistant:
             if any(_near_duplicate(cand.sentence.text, p.sentence.text) for p in picked):
                 continue
             picked.append(cand)
+        lead = picked[0]
         picked = _with_continuations(picked, scored, self.settings.answer_sentences + 4)
         picked.sort(key=lambda s: (s.passage_rank, s.sentence.start))
-        return picked
-
-    def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
-        missing = sorted({t for t in texts if t not in self._vectors})
-        if missing:
-            for text, vec in zip(missing, self._sentences.embed_documents(missing), strict=True):
-                self._vectors[text] = np.asarray(vec, dtype=np.float32)
-        return np.stack([self._vectors[t] for t in texts])
-
-    def _idf(self, term: str) -> float:
-        df = self.retriever.document_frequency(term)
-        n = max(self.retriever.size, 1)
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return _lead_with(lead, picked)
 
 
 def with_caution(
@@ -378,16 +422,6 @@ def citation_for(n: int, passage: Passage, sentence: Sentence) -> Citation:
     )
 
 
-def source_sentences(passage: Passage) -> list[Sentence]:
-    """The sentences of a passage that can be quoted: not its "Source: ..." lines, and never
-    text addressed to an AI ("ignore previous instructions..."), whatever engine quotes it."""
-    return [
-        s
-        for s in split_sentences(passage.text)
-        if not SOURCE_LINE.match(s.text) and not looks_like_instruction(s.text)
-    ]
-
-
 def _near_duplicate(a: str, b: str) -> bool:
     ta, tb = set(terms(a)), set(terms(b))
     return bool(ta and tb) and len(ta & tb) / len(ta | tb) > 0.8
@@ -398,7 +432,7 @@ _REFERS_BACK = re.compile(
 )
 
 
-def _with_continuations(picked: list[_Scored], scored: list[_Scored], limit: int) -> list[_Scored]:
+def _with_continuations(picked: list[Scored], scored: list[Scored], limit: int) -> list[Scored]:
     """A picked sentence brings what completes it: the bullet list it introduces (a sentence
     ending in ":" or followed by bullet lines), or a next sentence that refers back to it."""
     out = list(picked)
@@ -433,16 +467,35 @@ def _with_continuations(picked: list[_Scored], scored: list[_Scored], limit: int
     return out
 
 
+def _lead_with(lead: Scored, ordered: list[Scored]) -> list[Scored]:
+    """The sentence that best answers the question first (with the lines that complete it:
+    the rest of its paragraph line and the list it introduces), then the others in reading
+    order, so the asked fact is never fourth behind its neighbours."""
+    start = ordered.index(lead)
+    end = start + 1
+    text = lead.passage.text
+    while end < len(ordered) and ordered[end].passage.id == lead.passage.id:
+        between = text[
+            ordered[end - 1].sentence.start + len(ordered[end - 1].sentence.text) : ordered[
+                end
+            ].sentence.start
+        ]
+        if between.count("\n") > 1:  # a blank line: the next paragraph is another matter
+            break
+        end += 1
+    return ordered[start:end] + ordered[:start] + ordered[end:]
+
+
 def _is_bullet(text: str, start: int) -> bool:
     line_start = text.rfind("\n", 0, start) + 1
     return text[line_start:start].lstrip().startswith(("- ", "* ", "+ "))
 
 
-def _compose(chosen: list[_Scored]) -> tuple[str, list[Citation]]:
+def _compose(chosen: list[Scored]) -> tuple[str, list[Citation]]:
     """Answer text with `[n]` after each sentence; adjacent sentences of one line share a quote."""
     citations: list[Citation] = []
     parts: list[str] = []
-    previous: _Scored | None = None
+    previous: Scored | None = None
     begin = 0  # where the current citation's quote starts in its passage
     for item in chosen:
         sentence, passage = item.sentence, item.passage

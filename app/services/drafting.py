@@ -13,15 +13,16 @@ import json
 import re
 import string
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.components.database import Database
 from app.components.llm import describe_failure, provider_label
+from app.components.serialise import Serialisable
 from app.components.text import Sentence, split_sentences
 from app.components.yamlfile import describe_errors, read_yaml
 from app.services.answering import Assistant, Citation
@@ -35,7 +36,8 @@ from app.settings import Settings
 _TAGS = re.compile(r"</?\s*message\s*>", re.I)
 
 Tone = Literal["warm", "neutral", "firm"]
-DATE_FIELDS = ("order_date", "shipped_date", "dispute_opened", "penalty_date")
+DateField = Literal["order_date", "shipped_date", "dispute_opened", "penalty_date"]
+DATE_FIELDS: tuple[str, ...] = get_args(DateField)
 FACT_FIELDS = ("order_id", "tracking_number", "carrier", *DATE_FIELDS, "amount", "evidence")
 FACT_LABELS = {
     "order_id": "order number",
@@ -75,7 +77,7 @@ class Line(BaseModel):
 class DeadlineRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
     what: str
-    start: Literal["order_date", "shipped_date", "dispute_opened", "penalty_date"] = Field(
+    start: DateField = Field(
         alias="from"
     )
     days: int = Field(ge=0, le=365)
@@ -170,31 +172,27 @@ class Case(BaseModel):
 
 
 @dataclass
-class Draft:
-    case_type: str
+class MissingFact(Serialisable):
+    """A case fact the draft would be better with, and what it is needed for."""
+
+    fact: str  # the case field, e.g. "tracking_number"
+    label: str  # how a seller calls it, e.g. "tracking number"
+    needed_for: str = ""  # e.g. "the deadline: respond to the dispute"
+
+
+@dataclass
+class Draft(Serialisable):
+    case_type: str = field(metadata={"key": "type"})
     title: str
     text: str
     deadlines: list[Deadline]
     evidence: list[str]
     citations: list[Citation]
-    missing: list[str]
+    missing: list[MissingFact]
     warnings: list[str] = field(default_factory=list)
     # Case facts as they appear in the text: a polish must keep each one verbatim.
-    protected: list[str] = field(default_factory=list)
+    protected: list[str] = field(default_factory=list, metadata={"skip": True})
     polished_by: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": self.case_type,
-            "title": self.title,
-            "text": self.text,
-            "polished_by": self.polished_by,
-            "deadlines": [d.to_dict() for d in self.deadlines],
-            "evidence": self.evidence,
-            "citations": [asdict(c) for c in self.citations],
-            "missing": self.missing,
-            "warnings": self.warnings,
-        }
 
 
 def parse_case(raw: object) -> Case:
@@ -247,11 +245,15 @@ class DraftingService:
             for rule in case_type.deadlines
             if getattr(case, rule.start)
         ]
-        missing = [name for name in case_type.needs if not facts.get(name)]
+        missing = [
+            MissingFact(name, FACT_LABELS.get(name, name))
+            for name in case_type.needs
+            if not facts.get(name)
+        ]
         missing += [
-            f"{rule.start} (for the deadline: {rule.what})"
+            MissingFact(rule.start, FACT_LABELS[rule.start], f"the deadline: {rule.what}")
             for rule in case_type.deadlines
-            if not getattr(case, rule.start) and rule.start not in missing
+            if not getattr(case, rule.start) and rule.start not in {m.fact for m in missing}
         ]
         protected = [
             value
@@ -295,7 +297,7 @@ class DraftingService:
         forbidden = [why for s in split_sentences(text) if (why := self._violation(s.text))]
         problems += [f"it wrote something the rules forbid ({why})" for why in forbidden[:1]]
         if text and not problems:
-            embed = self.assistant.embed_texts
+            embed = self.assistant.retrieval.embed_texts
             checked = check(text, [draft.text], settings.llm_min_support, embed, embed)
             if checked.unsupported or not checked.claims:
                 problems.append(

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -23,9 +23,9 @@ from pydantic import (
     model_validator,
 )
 
+from app.components.store import Store
 from app.components.yamlfile import read_yaml
-from app.services.answering import Answer, Assistant
-from app.services.generation import Answerer
+from app.services.answering import Answer, Answerer
 
 
 class Expectation(BaseModel):
@@ -37,8 +37,10 @@ class Expectation(BaseModel):
 
     @model_validator(mode="after")
     def _answerable_or_refused(self) -> Expectation:
-        if self.refuse == bool(self.source):
-            raise ValueError("give either `source` (answerable) or `refuse: true`, not both")
+        if self.refuse == bool(self.source or self.facts):
+            raise ValueError(
+                "give either `source` and/or `facts` (answerable) or `refuse: true`, not both"
+            )
         for fact in self.facts:
             re.compile(fact)
         return self
@@ -47,6 +49,8 @@ class Expectation(BaseModel):
 class EvalItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
+    split: Literal["dev", "test"] = "dev"
+    lang: str = "en"
     category: str
     question: str
     history: list[dict[str, str]] = Field(default_factory=list)
@@ -84,6 +88,8 @@ class ItemResult:
     id: str
     category: str
     question: str
+    split: str
+    lang: str
     refuse_expected: bool
     refused: bool
     doc_rank: int | None = None  # 1-based rank of the first passage from the expected document
@@ -112,9 +118,19 @@ class Scores:
     answers_fully_correct: float = 0.0
     refusal_precision: float | None = None
     refusal_recall: float | None = None
+    false_refusals: float | None = None  # answerable questions refused
     citation_validity: float | None = None
     model_answers: int = 0
     fallbacks: int = 0
+
+
+@dataclass
+class SplitReport:
+    overall: Scores
+    by_category: dict[str, Scores]
+    by_language: dict[str, Scores]
+    # 95% bootstrap intervals (questions resampled) of the headline figures.
+    intervals: dict[str, tuple[float, float]]
 
 
 @dataclass
@@ -122,6 +138,7 @@ class EvalReport:
     overall: Scores
     by_category: dict[str, Scores]
     items: list[ItemResult]
+    splits: dict[str, SplitReport] = field(default_factory=dict)
 
     @property
     def failures(self) -> list[ItemResult]:
@@ -131,8 +148,23 @@ class EvalReport:
         return {
             "overall": asdict(self.overall),
             "by_category": {k: asdict(v) for k, v in self.by_category.items()},
+            "splits": {
+                name: {
+                    "overall": asdict(r.overall),
+                    "intervals": {k: list(v) for k, v in r.intervals.items()},
+                    "by_category": {k: asdict(v) for k, v in r.by_category.items()},
+                    "by_language": {k: asdict(v) for k, v in r.by_language.items()},
+                }
+                for name, r in self.splits.items()
+            },
             "failures": [
-                {"id": i.id, "category": i.category, "question": i.question, "problems": i.problems}
+                {
+                    "id": i.id,
+                    "split": i.split,
+                    "category": i.category,
+                    "question": i.question,
+                    "problems": i.problems,
+                }
                 for i in self.failures
             ],
         }
@@ -154,19 +186,60 @@ def evaluate(
         results.append(_score_item(item, answer, ranking, document_text))
         if progress:
             progress(number, len(items))
-    by_category: dict[str, list[ItemResult]] = defaultdict(list)
-    for result in results:
-        by_category[result.category].append(result)
+    splits = {
+        name: _split_report([r for r in results if r.split == name])
+        for name in ("dev", "test")
+        if any(r.split == name for r in results)
+    }
     return EvalReport(
         overall=_aggregate(results),
-        by_category={name: _aggregate(group) for name, group in sorted(by_category.items())},
+        by_category=_grouped(results, lambda r: r.category),
         items=results,
+        splits=splits,
+    )
+
+
+def _grouped(results: list[ItemResult], key: Callable[[ItemResult], str]) -> dict[str, Scores]:
+    groups: dict[str, list[ItemResult]] = defaultdict(list)
+    for result in results:
+        groups[key(result)].append(result)
+    return {name: _aggregate(group) for name, group in sorted(groups.items())}
+
+
+HEADLINE = ("key_fact_accuracy", "refusal_recall", "false_refusals", "citation_validity")
+
+
+def _split_report(results: list[ItemResult], rounds: int = 1000) -> SplitReport:
+    """Scores of one split, with 95% intervals from resampling its questions (a figure on
+    110 questions moves by several points from one question set to the next)."""
+    import random
+
+    rng = random.Random(0)
+    samples: dict[str, list[float]] = {name: [] for name in HEADLINE}
+    for _ in range(rounds):
+        scores = _aggregate([rng.choice(results) for _ in results])
+        for name in HEADLINE:
+            value = getattr(scores, name)
+            if value is not None:
+                samples[name].append(value)
+    intervals = {}
+    for name, values in samples.items():
+        if values:
+            values.sort()
+            intervals[name] = (values[int(0.025 * len(values))], values[int(0.975 * len(values))])
+    return SplitReport(
+        _aggregate(results),
+        _grouped(results, lambda r: r.category),
+        _grouped(results, lambda r: r.lang),
+        intervals,
     )
 
 
 def _score_item(item: EvalItem, answer: Answer, ranking, document_text: DocumentText) -> ItemResult:
     expect = item.expect
-    result = ItemResult(item.id, item.category, item.question, expect.refuse, answer.refused)
+    result = ItemResult(
+        item.id, item.category, item.question, item.split, item.lang, expect.refuse, answer.refused
+    )
     result.fell_back = answer.provider_error is not None
     result.by_model = answer.engine != "extractive" and not result.fell_back and not answer.refused
     if expect.refuse:
@@ -178,7 +251,7 @@ def _score_item(item: EvalItem, answer: Answer, ranking, document_text: Document
                 result.doc_rank = result.doc_rank or rank
                 if rank <= 5 and (not expect.section or expect.section in passage.section):
                     result.section_hit = True
-        if result.doc_rank is None or result.doc_rank > 5:
+        if expect.source and (result.doc_rank is None or result.doc_rank > 5):
             result.problems.append(f"{expect.source} not in the top 5 passages")
         result.facts_total = len(expect.facts)
         if answer.refused:
@@ -211,6 +284,7 @@ def _aggregate(results: list[ItemResult]) -> Scores:
     answerable = [r for r in results if not r.refuse_expected]
     scores = Scores(questions=len(results))
     if answerable:
+        scores.false_refusals = sum(r.refused for r in answerable) / len(answerable)
         ranks = [r.doc_rank for r in answerable]
         scores.recall_at_1 = _share(ranks, 1)
         scores.recall_at_3 = _share(ranks, 3)
@@ -239,19 +313,21 @@ def _share(ranks: list[int | None], k: int) -> float:
     return sum(1 for r in ranks if r and r <= k) / len(ranks)
 
 
-def document_reader(assistant: Assistant) -> DocumentText:
-    """The text a citation must be found in: the file itself for Markdown and text sources,
-    the indexed text for formats that are converted (PDF, DOCX, HTML)."""
+def document_reader(store: Store) -> DocumentText:
+    """The text a citation must be found in: the file itself for UTF-8 Markdown and text
+    sources, the indexed text for converted formats (PDF, DOCX, HTML) and other encodings."""
     cache: dict[str, str] = {}
 
     def read(source: str) -> str:
         if source not in cache:
             path = Path(source)
-            path = path if path.is_absolute() else assistant.settings.knowledge_dir / path
-            if path.suffix.lower() in {".md", ".markdown", ".txt"} and path.is_file():
+            path = path if path.is_absolute() else store.settings.knowledge_dir / path
+            try:
+                if path.suffix.lower() not in {".md", ".markdown", ".txt"}:
+                    raise ValueError("converted format")
                 cache[source] = path.read_text(encoding="utf-8-sig")
-            else:
-                chunks = assistant.store.collection.get(where={"source": source})
+            except (OSError, ValueError):
+                chunks = store.collection.get(where={"source": source})
                 cache[source] = "\n".join(chunks["documents"] or [])
         return cache[source]
 

@@ -1,26 +1,30 @@
-"""LLM answers held to the extractive engine's standard: retrieved the same way, refused the
-same way when the evidence is weak, and shown only after every sentence is verified against the
-source it cites. Whatever goes wrong with the provider, the seller gets the extractive answer
-and one line saying why.
+"""The LLM writer: answers held to the quoted engine's standard. It runs in the same pipeline
+(retrieved the same way, refused the same way when the evidence is weak) and its text is shown
+only after every sentence is verified against the source it cites. Whatever goes wrong with
+the provider, the seller gets the quoted answer and one line saying why.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
 from app.components.llm import ProviderTimeout, chat_model, describe_failure, provider_label
+from app.components.retrieval import Retrieval
 from app.components.text import terms
 from app.services.answering import (
     Answer,
     Assistant,
     Citation,
     Evidence,
+    OnToken,
+    QuotedWriter,
+    WriteJob,
     citation_for,
 )
 from app.services.prompts import (
@@ -34,7 +38,6 @@ from app.services.questions import condense, is_follow_up
 from app.services.verification import Checked, check
 from app.settings import Settings
 
-OnToken = Callable[[str], None]
 _ROLE = re.compile(r"^\s*(user|seller|assistant|question|standalone question)\s*:\s*", re.I)
 
 
@@ -67,34 +70,23 @@ def _text_of(content: Iterable[Any]) -> str:
     return "".join(c.get("text", "") if isinstance(c, dict) else str(c) for c in content)
 
 
-class GroundedAnswerer:
-    """Answers with the configured LLM; the same `ask` as `Assistant`, plus streaming."""
+class LLMWriter(QuotedWriter):
+    """Writes the answer with the configured chat model from the top passages; streams."""
 
-    def __init__(self, assistant: Assistant, llm: BaseChatModel | Any, settings: Settings) -> None:
-        self.assistant = assistant
+    streams = True
+
+    def __init__(self, llm: BaseChatModel | Any, settings: Settings, retrieval: Retrieval) -> None:
         self.llm = llm
         self.settings = settings
+        self.retrieval = retrieval
         self.label = provider_label(settings)
+        self.sources = settings.llm_sources
+        self.timeout = settings.llm_timeout
 
-    def ask(
-        self,
-        question: object,
-        history: Sequence[dict] | None = None,
-        on_token: OnToken | None = None,
-    ) -> Answer:
-        screened = self.assistant.screen(question)
-        if isinstance(screened, Answer):
-            return screened  # declined requests never reach the model
-        deadline = time.monotonic() + self.settings.llm_timeout
-        standalone, condense_error = self._condense(screened.text, history, deadline)
-        evidence = self.assistant.gather(screened.text, standalone, screened.notes)
-        if isinstance(evidence, Answer):
-            return evidence
-        extractive = self.assistant.compose(evidence)
-        if extractive.refused:
-            return extractive  # weak evidence: the model is not asked to improvise
-        if condense_error:  # the provider already failed once; don't make the seller wait twice
-            return _fallback(extractive, condense_error)
+    def write(self, job: WriteJob) -> Answer:
+        evidence, quoted = job.evidence, job.quoted
+        if job.problem:  # the provider already failed once; don't make the seller wait twice
+            return _fallback(quoted, job.problem)
         sources = evidence.candidates[: self.settings.llm_sources]
         messages = ANSWER_PROMPT.format_messages(
             sources=format_sources(sources),
@@ -103,17 +95,14 @@ class GroundedAnswerer:
         )
         try:
             raw = stream_text(
-                self.llm, messages, deadline, on_token, 6 * self.settings.llm_max_tokens
+                self.llm, messages, job.deadline, job.on_token, 6 * self.settings.llm_max_tokens
             )
         except Exception as exc:
-            return _fallback(extractive, describe_failure(exc, self.settings))
-        return self._verified(raw, evidence, sources, extractive)
-
-    def retrieve(self, question: str, history: Sequence[dict] | None = None, k: int | None = None):
-        return self.assistant.retrieve(question, history, k)
+            return _fallback(quoted, describe_failure(exc, self.settings))
+        return self._verified(raw, evidence, sources, quoted)
 
     # -- internals ----------------------------------------------------------------------------
-    def _condense(
+    def condense(
         self, question: str, history: Sequence[dict] | None, deadline: float
     ) -> tuple[str, str | None]:
         """A follow-up rewritten by the model into a standalone question; the rewrite is kept
@@ -150,8 +139,8 @@ class GroundedAnswerer:
             text,
             [p.text for p in sources],
             self.settings.llm_min_support,
-            self.assistant.sentence_vectors,
-            self.assistant.embed_texts,
+            self.retrieval.sentence_vectors,
+            self.retrieval.embed_texts,
         )
         unsupported = [c.text for c in checked.unsupported]
         if not checked.trustworthy:
@@ -206,10 +195,9 @@ def _fallback(extractive: Answer, reason: str) -> Answer:
     )
 
 
-def answerer_for(settings: Settings, assistant: Assistant) -> Answerer:
-    """The engine the settings ask for; the extractive one when no LLM is configured."""
+def answerer_for(settings: Settings, assistant: Assistant) -> Assistant:
+    """The engine the settings ask for; the quoted one when no LLM is configured."""
     llm = chat_model(settings)
-    return assistant if llm is None else GroundedAnswerer(assistant, llm, settings)
-
-
-Answerer = Assistant | GroundedAnswerer
+    if llm is None:
+        return assistant
+    return assistant.with_writer(LLMWriter(llm, settings, assistant.retrieval))

@@ -25,7 +25,7 @@ class InspectionError(ValueError):
 
 
 @dataclass
-class Answer:
+class ItemAnswer:
     answer: str
     note: str = ""
 
@@ -39,7 +39,7 @@ class Inspection:
     created_at: str
     updated_at: str
     completed_at: str | None
-    answers: dict[str, Answer] = field(default_factory=dict)
+    answers: dict[str, ItemAnswer] = field(default_factory=dict)
 
 
 @dataclass
@@ -94,7 +94,7 @@ class Report:
         return asdict(self)
 
 
-def parse_answers(raw: object) -> tuple[dict[str, bool], str | None, dict[str, Answer]]:
+def parse_answers(raw: object) -> tuple[dict[str, bool], str | None, dict[str, ItemAnswer]]:
     """An answers file: item id -> yes|no|unsure|na (or {answer, note}), plus optional
     `profile:` and `store:`. YAML's own yes/no booleans are accepted as answers."""
     if not isinstance(raw, dict):
@@ -104,7 +104,7 @@ def parse_answers(raw: object) -> tuple[dict[str, bool], str | None, dict[str, A
     store = data.pop("store", None)
     if not isinstance(profile, dict):
         raise InspectionError("`profile:` must map profile questions to true or false.")
-    answers: dict[str, Answer] = {}
+    answers: dict[str, ItemAnswer] = {}
     for item_id, value in data.items():
         note = ""
         if isinstance(value, dict):
@@ -119,12 +119,12 @@ def parse_answers(raw: object) -> tuple[dict[str, bool], str | None, dict[str, A
             raise InspectionError(
                 f"Item {item_id}: '{value}' is not an answer; use yes, no, unsure or na."
             )
-        answers[str(item_id)] = Answer(text, note)
+        answers[str(item_id)] = ItemAnswer(text, note)
     return {str(k): bool(v) for k, v in profile.items()}, store, answers
 
 
 def score_answers(
-    checklist: Checklist, profile: dict[str, bool], answers: dict[str, Answer]
+    checklist: Checklist, profile: dict[str, bool], answers: dict[str, ItemAnswer]
 ) -> tuple[float | None, list[SectionScore], int, int]:
     applicable = checklist.applicable(profile)
     earned: dict[str, float] = {}
@@ -227,7 +227,7 @@ class InspectionService:
             row["created_at"],
             row["updated_at"],
             row["completed_at"],
-            {a["item_id"]: Answer(a["answer"], a["note"]) for a in answers},
+            {a["item_id"]: ItemAnswer(a["answer"], a["note"]) for a in answers},
         )
 
     def list(self) -> list[Inspection]:
@@ -258,7 +258,7 @@ class InspectionService:
         self,
         store_name: str,
         profile: dict[str, bool],
-        answers: dict[str, Answer],
+        answers: dict[str, ItemAnswer],
         date: str = "",
         inspection_id: int | None = None,
     ) -> Report:
@@ -308,7 +308,7 @@ class InspectionService:
             )
         return out
 
-    def _finding(self, section: Section, item: Item, given: Answer) -> Finding:
+    def _finding(self, section: Section, item: Item, given: ItemAnswer) -> Finding:
         return Finding(
             item.id,
             section.title,

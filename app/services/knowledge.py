@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.components.database import Database
+from app.components.database import Database, DatabaseError
+from app.components.retrieval import Retrieval
 from app.components.store import Store
+from app.settings import Settings
 from ingest.loaders import SUPPORTED, SkipFile, load_file
 from ingest.pipeline import (
     IngestReport,
@@ -40,10 +43,31 @@ class DocumentInfo:
 
 
 class KnowledgeBase:
-    def __init__(self, store: Store, database: Database) -> None:
-        self.store = store
-        self.settings = store.settings
-        self.db = database
+    """The one ingest service: the CLI, the app and `python -m ingest` all come through here,
+    so every run is recorded for the Knowledge base page."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Callable[[], Store],
+        database: Database | None,
+        retrieval: Callable[[], Retrieval | None] | None = None,
+    ) -> None:
+        self.settings = settings
+        # Opened on first use: an ingest opens the store (and loads the model) only once it
+        # holds the ingest lock, so a second process waits before touching anything.
+        self._store = store
+        self.db = database  # None (or unusable): ingest still works, the run is not recorded
+        self._retrieval = retrieval or (lambda: None)
+
+    @property
+    def store(self) -> Store:
+        return self._store()
+
+    def _refresh(self) -> None:
+        retrieval = self._retrieval()
+        if retrieval is not None:
+            retrieval.refresh(force=True)
 
     def documents(self) -> list[DocumentInfo]:
         metas = self.store.collection.get(include=["metadatas"])["metadatas"] or []
@@ -104,11 +128,12 @@ class KnowledgeBase:
             self.settings,
             paths,
             progress=progress,
-            store=self.store,
+            store=self._store,
             rebuild=rebuild,
             notice=notice,
         )
         self._record(report)
+        self._refresh()
         return report
 
     def remove(self, source: str) -> int:
@@ -120,9 +145,12 @@ class KnowledgeBase:
             path.unlink()
         report = IngestReport(deleted=removed, changed_sources={source: "removed"})
         self._record(report)
+        self._refresh()
         return removed
 
     def last_changes(self) -> dict[str, object] | None:
+        if self.db is None:
+            return None
         row = self.db.fetch_one(
             "SELECT finished_at, report_json FROM ingest_runs "
             "WHERE json_array_length(json_extract(report_json, '$.changed')) > 0 "
@@ -133,6 +161,8 @@ class KnowledgeBase:
         return {"finished_at": row["finished_at"], **json.loads(row["report_json"])}
 
     def _record(self, report: IngestReport) -> None:
+        if self.db is None:
+            return
         summary = {
             "changed": [
                 {"source": s, "change": c} for s, c in sorted(report.changed_sources.items())
@@ -141,8 +171,13 @@ class KnowledgeBase:
             "warnings": [{"source": s, "warning": w} for s, w in report.warnings],
             "chunks": report.to_dict()["chunks"],
         }
-        with self.db.connect() as db:
-            db.execute("INSERT INTO ingest_runs(report_json) VALUES (?)", (json.dumps(summary),))
+        try:
+            with self.db.connect() as db:
+                db.execute(
+                    "INSERT INTO ingest_runs(report_json) VALUES (?)", (json.dumps(summary),)
+                )
+        except DatabaseError as exc:  # the index is updated either way; say why it's unlisted
+            report.warnings.append(("app database", f"this run was not recorded: {exc}"))
 
 
 def _safe_name(name: str) -> str:

@@ -37,21 +37,6 @@ DECLINE_INJECTION = (
 )
 
 
-# Text in a document that addresses an AI rather than a seller; it is removed before a source
-# reaches an LLM (a rulebook has no reason to tell the reader to ignore its instructions).
-_INSTRUCTION = re.compile(
-    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules|guidelines)\b"
-    r"|\bsystem prompt\b|\byou are now\b|\b(as an? (ai|assistant|language model))\b"
-    r"|\b(reveal|print|output|repeat|show)\b.{0,30}\b(prompt|api[ -]?keys?|passwords?|secrets?)\b"
-    r"|\b(respond|reply|answer)\b.{0,20}\bonly with\b",
-    re.I,
-)
-
-
-def looks_like_instruction(text: str) -> bool:
-    return bool(_INSTRUCTION.search(text))
-
-
 def declined(question: str) -> str | None:
     """The refusal text when a request must be declined, else None."""
     if _INJECTION.search(question):

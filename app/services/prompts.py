@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from langchain_core.prompts import ChatPromptTemplate
 
 from app.components.retriever import Passage
-from app.components.text import SOURCE_LINE, body_of, split_sentences
-from app.services.policy import looks_like_instruction
+from app.components.text import SOURCE_LINE, body_of, looks_like_instruction, split_sentences
 
 NOT_COVERED = "NOT COVERED"
 REMOVED = "[text that looked like an instruction to an AI was removed]"

@@ -12,14 +12,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
-from app.components.text import Sentence, split_sentences, terms
-from app.services.policy import looks_like_instruction
+from app.components.text import Sentence, looks_like_instruction, split_sentences, terms
 
 Embed = Callable[[list[str]], np.ndarray]
-_Match = tuple[float, int | None, Sentence | None, str]  # support, source, quote, problem
+class Match(NamedTuple):
+    """The best place in the sources for one claim."""
+
+    support: float
+    source: int | None
+    quote: Sentence | None
+    problem: str
 
 _MARKERS = re.compile(r"\s*\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 # A citation written after the full stop (". [1]") belongs to the sentence before it.
@@ -119,7 +125,7 @@ def check(
     for row, claim in zip(similarity, claims, strict=True):
         allowed = claim.cited or list(range(len(sources)))
         best = _best(claim, row, flat, windows, allowed)
-        if best[0] < min_support and claim.cited:
+        if best.support < min_support and claim.cited:
             anywhere = _best(claim, row, flat, windows, range(len(sources)))
             if _rank(anywhere) > _rank(best):
                 best = anywhere
@@ -147,11 +153,11 @@ def _best(
     flat: list[tuple[int, Sentence]],
     windows: list[tuple[set[str], set[str]]],
     allowed: Sequence[int],
-) -> _Match:
+) -> Match:
     words = set(terms(claim.text))
     wanted = figures(claim.text)
     allowed = set(allowed)
-    best: _Match = (0.0, None, None, "no source backs it")
+    best = Match(0.0, None, None, "no source backs it")
     for j, (index, sentence) in enumerate(flat):
         if index not in allowed:
             continue
@@ -159,19 +165,19 @@ def _best(
         wording = len(words & window_terms) / len(words) if words else 0.0
         missing = wanted - window_figures
         if missing:
-            candidate = (
+            candidate = Match(
                 0.0,
                 index,
                 sentence,
                 f"states {', '.join(sorted(missing))}, which the source does not",
             )
         else:
-            candidate = (0.5 * float(row[j]) + 0.5 * wording, index, sentence, "")
-        if best[1] is None or _rank(candidate) > _rank(best):
+            candidate = Match(0.5 * float(row[j]) + 0.5 * wording, index, sentence, "")
+        if best.source is None or _rank(candidate) > _rank(best):
             best = candidate
     return best
 
 
-def _rank(match: _Match) -> tuple[bool, float]:
+def _rank(match: Match) -> tuple[bool, float]:
     """Problem-free first, then by support."""
-    return (not match[3], match[0])
+    return (not match.problem, match.support)

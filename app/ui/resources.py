@@ -13,11 +13,10 @@ import streamlit as st
 
 from app.components.database import Database, DatabaseError, set_aside
 from app.components.llm import ProviderError
-from app.services.answering import Assistant
-from app.services.checklist import load_checklist
+from app.container import Container, build
+from app.services.answering import Answerer, Assistant
 from app.services.conversations import Conversations
-from app.services.drafting import DraftingService, load_templates
-from app.services.generation import Answerer, answerer_for
+from app.services.drafting import DraftingService
 from app.services.inspection import InspectionService
 from app.services.knowledge import KnowledgeBase
 from app.settings import Settings, get_settings
@@ -36,8 +35,13 @@ def md_escape(text: str) -> str:
 
 
 @st.cache_resource(show_spinner=False)
+def container() -> Container:
+    """Built once per process; every page and session shares it."""
+    return build(get_settings())
+
+
 def assistant() -> Assistant:
-    return Assistant.from_settings(get_settings())
+    return container().assistant
 
 
 SESSION_LLM = "llm_override"  # this browser session's provider choice (key kept in memory only)
@@ -53,7 +57,7 @@ def llm_settings() -> Settings:
 def _engine(_settings: Settings, fingerprint: str) -> Answerer:
     """One engine per provider configuration; `fingerprint` stands for the settings in the
     cache key (with the key hashed), so the raw key is never part of it."""
-    return answerer_for(_settings, assistant())
+    return container().engine(_settings)
 
 
 def engine() -> Answerer:
@@ -71,7 +75,7 @@ def engine() -> Answerer:
 
 @st.cache_resource(show_spinner=False)
 def _database() -> Database:
-    return Database(get_settings().app_db_path)
+    return container().database()
 
 
 SCRATCH_DB = "scratch_database"
@@ -118,13 +122,12 @@ def conversations() -> Conversations:
 
 
 def knowledge() -> KnowledgeBase:
-    return KnowledgeBase(assistant().store, database())
+    return container().knowledge(database())
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _inspections(_database: Database, path: str) -> InspectionService:
-    settings = get_settings()
-    return InspectionService(load_checklist(settings.checklist_path), _database, assistant())
+    return container().inspections(_database)
 
 
 def inspections() -> InspectionService:
@@ -135,7 +138,7 @@ def inspections() -> InspectionService:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _drafting(_database: Database, path: str) -> DraftingService:
-    return DraftingService(load_templates(get_settings().templates_path), assistant(), _database)
+    return container().drafting(_database)
 
 
 def drafting() -> DraftingService:
@@ -158,9 +161,9 @@ def ensure_index() -> None:
     with state["lock"]:
         if state["done"]:
             return
-        bot = assistant()
-        bot.retriever.refresh()
-        first_run = bot.retriever.size == 0
+        retrieval = assistant().retrieval
+        retrieval.refresh()
+        first_run = retrieval.size == 0
         label = (
             "Indexing the knowledge base for the first time…"
             if first_run
@@ -173,7 +176,6 @@ def ensure_index() -> None:
                 bar.progress(number / max(total, 1), text=source)
 
             report = knowledge().ingest(progress=step, notice=st.info)
-            bot.retriever.refresh(force=True)
             changed = len(report.changed_sources)
             status.update(
                 label=f"Knowledge base ready: {report.chunks_total} passages"

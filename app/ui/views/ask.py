@@ -6,7 +6,6 @@ from __future__ import annotations
 import streamlit as st
 
 from app.services.conversations import UnknownConversation
-from app.services.generation import GroundedAnswerer
 from app.ui.answer_view import render_answer
 from app.ui.resources import conversations, engine, ensure_index, md_escape
 
@@ -19,7 +18,7 @@ EXAMPLES = [
 st.title("Ask about AliExpress rules")
 ensure_index()
 bot, store = engine(), conversations()
-if isinstance(bot, GroundedAnswerer):
+if bot.streams:
     st.caption(
         f"Answers are written by `{bot.label.replace('`', '')}` and checked sentence by sentence "
         "against the sources; change this on the Settings page."
@@ -96,7 +95,7 @@ if prompt:
     with st.chat_message("user"):
         st.markdown(md_escape(prompt))
     with st.chat_message("assistant"):
-        if isinstance(bot, GroundedAnswerer):
+        if bot.streams:
             st.caption(f"Writing with {md_escape(bot.label)}; the answer is checked when done…")
             placeholder, streamed = st.empty(), []
 

@@ -8,8 +8,7 @@ from datetime import date
 import streamlit as st
 
 from app.services.deadlines import deadline
-from app.services.drafting import FACT_LABELS, DraftingError, parse_case
-from app.services.generation import GroundedAnswerer
+from app.services.drafting import DraftingError, parse_case
 from app.ui.resources import drafting, engine, ensure_index, md_escape, slug
 
 PROPOSALS = {
@@ -29,7 +28,7 @@ types = {t.id: t for t in service.templates.types}
 with st.sidebar, st.expander("Deadline calculator", expanded=False, icon=":material/event:"):
     start = st.date_input("Start date", value=date.today(), key="calc-start")
     days = st.number_input("Days allowed", min_value=0, max_value=365, value=5, key="calc-days")
-    working = st.toggle("Working days (Mon-Fri)", key="calc-working")
+    working = st.toggle("Working days (China's calendar)", key="calc-working")
     result = deadline("Deadline", start, int(days), date.today(), working)
     message = f"Due {result.due:%a %d %b %Y}: " + (
         f"overdue by {-result.days_left} day(s)"
@@ -38,7 +37,10 @@ with st.sidebar, st.expander("Deadline calculator", expanded=False, icon=":mater
     )
     (st.error if result.overdue else st.info)(message)
     if working:
-        st.caption("Public holidays are not counted out; check local holidays.")
+        st.caption(
+            "AliExpress counts working days in China: public holidays are skipped and the "
+            "official make-up working days count."
+        )
 
 group = st.segmented_control(
     "Message to", ["Buyer", "AliExpress (appeal)"], default="Buyer", key="draft-group"
@@ -64,7 +66,7 @@ with st.form("case"):
     claim = st.text_area("What the buyer says (for your reference; not copied into the draft)")
     evidence = st.text_area("Evidence you have, one item per line")
     llm = engine()
-    polish = isinstance(llm, GroundedAnswerer) and st.checkbox(
+    polish = llm.llm is not None and st.checkbox(
         f"Polish the wording with {llm.label} (facts are checked and kept verbatim)"
     )
     submitted = st.form_submit_button("Draft the message", type="primary")
@@ -90,7 +92,7 @@ if submitted:
         result = service.draft(case)
         if polish:
             with st.spinner("Polishing the wording…"):
-                result = service.polish(result, llm.llm, llm.settings)
+                result = service.polish(result, llm.llm, llm.llm_settings)
         service.save(case, result)
         st.session_state.draft_result = result
         st.session_state.draft_text = result.text
@@ -120,8 +122,8 @@ if result is not None:
     for warning in result.warnings:
         st.warning(warning)
     if result.missing:
-        wanted_facts = [FACT_LABELS.get(m.split(" (")[0], m) for m in result.missing]
-        st.caption(md_escape("Would be better with: " + ", ".join(dict.fromkeys(wanted_facts))))
+        wanted_facts = dict.fromkeys(m.label for m in result.missing)
+        st.caption(md_escape("Would be better with: " + ", ".join(wanted_facts)))
     text = st.text_area("Your draft (edit freely before sending)", key="draft_text", height=320)
     st.download_button(
         "Download as text",

@@ -5,20 +5,19 @@ from __future__ import annotations
 import streamlit as st
 
 from app.services.knowledge import UploadRejected
-from app.ui.resources import assistant, ensure_index, knowledge, md_escape
+from app.ui.resources import ensure_index, knowledge, md_escape
 
 TYPES = ["md", "txt", "html", "htm", "pdf", "docx"]
 
 st.title("Knowledge base")
 ensure_index()
-kb, bot = knowledge(), assistant()
+kb = knowledge()
 
 
 def run_ingest(paths=None, label="Indexing…"):
     with st.status(label, expanded=True) as status:
         bar = st.progress(0.0)
         report = kb.ingest(paths, progress=lambda s, n, t: bar.progress(n / max(t, 1), text=s))
-        bot.retriever.refresh(force=True)
         status.update(
             label=f"Done: {report.added} passages added, {report.updated} updated, "
             f"{report.deleted} removed, {report.unchanged} unchanged "
@@ -58,7 +57,7 @@ st.dataframe(
 )
 
 st.subheader("Add documents")
-limit = bot.settings.max_file_mb
+limit = kb.settings.max_file_mb
 uploads = st.file_uploader(
     f"Markdown, text, HTML, PDF or Word files, up to {limit:g} MB each",
     type=TYPES,
@@ -89,7 +88,6 @@ with col_b:
         )
         if st.button("Remove from index", icon=":material/delete:"):
             removed = kb.remove(source)
-            bot.retriever.refresh(force=True)
             note = (
                 ""
                 if source.startswith("uploads/")

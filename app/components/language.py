@@ -1,0 +1,151 @@
+"""Questions in the seller's language, answered from the English rulebook.
+
+No multilingual embedding model ships for this stack, so the bridge is lexical: the question's
+language is detected offline (py3langid, its model inside the wheel), Chinese is segmented with
+jieba's bundled dictionary, and the seller's phrases are looked up in that language's glossary
+(`knowledge/glossary/<lang>.yaml`) to give an English query made of the rulebook's own terms.
+Numbers, dates and amounts carry over as written. The answer quotes the English rules and is
+preceded by one line in the seller's language, built only from the cited sentence's figure and
+glossary words (`key_point_line`): nothing is translated freely, so nothing is invented.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from app.components.glossary import Glossary
+
+_SCRIPT = {
+    "zh": re.compile(r"[\u4e00-\u9fff]"),
+    "ko": re.compile(r"[\uac00-\ud7af]"),
+    "ru": re.compile(r"[\u0400-\u04ff]"),
+}
+# Figures that carry over as written: amounts with currency, percentages, dates, counts.
+_FIGURE = re.compile(
+    r"(?:EUR|USD|GBP|CNY|RMB|US\$|€|\$|£|¥)\s?\d[\d.,]*"
+    r"|\d[\d.,]*\s?(?:%|€|\$|欧元|美元|евро|долларов|유로|달러|euros?|dólares|dolar|avro)?"
+    r"|\b[A-Z]{2,6}\b"  # acronyms the rulebook uses as they are: IOSS, GPSR, CE, VAT, DSR
+)
+_CURRENCY = {
+    "€": "EUR",
+    "欧元": "EUR",
+    "евро": "EUR",
+    "유로": "EUR",
+    "euro": "EUR",
+    "euros": "EUR",
+    "avro": "EUR",
+    "$": "USD",
+    "美元": "USD",
+    "долларов": "USD",
+    "달러": "USD",
+    "dólares": "USD",
+    "dolar": "USD",
+}
+
+
+def _figure(text: str) -> str:
+    """ "150 欧元" -> "EUR 150": the rulebook writes amounts with the currency code first."""
+    match = re.fullmatch(r"(\d[\d.,]*)\s?(\S+)", text)
+    if match and match.group(2) in _CURRENCY:
+        return f"{_CURRENCY[match.group(2)]} {match.group(1)}"
+    return text
+
+
+_UNIT = re.compile(
+    r"(?P<n>\d[\d.,]*)[\s-]*(?P<unit>working days?|business days?|calendar days?|days?|hours?"
+    r"|weeks?|months?|years?|points?|percent|units?|kg)\b",
+    re.I,
+)
+
+
+@dataclass
+class Translation:
+    """A question as the English rulebook's terms, with what was matched."""
+
+    language: str
+    english: str
+    matched: list[tuple[str, str]] = field(default_factory=list)  # (seller phrase, rule term)
+
+
+@lru_cache(maxsize=1)
+def _identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect(text: str, languages: tuple[str, ...]) -> str:
+    """The question's language among `languages` (English when unsure): a script only one of
+    them uses decides at once; otherwise py3langid, restricted to those languages."""
+    if "en" not in languages:
+        languages = ("en", *languages)
+    for code, script in _SCRIPT.items():
+        if code in languages and script.search(text):
+            return code
+    if not re.search(r"[^\W\d_]", text):
+        return "en"
+    identifier = _identifier()
+    identifier.set_languages(list(languages))
+    code, confidence = identifier.classify(text)
+    return code if confidence >= 0.5 else "en"
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(60)  # no "Building prefix dict" chatter on stderr
+    return jieba
+
+
+def word_bounds(text: str, language: str) -> set[int] | None:
+    """Offsets where a word starts or ends (None: any offset is a boundary)."""
+    if language != "zh":
+        return None
+    bounds = {0, len(text)}
+    for _, start, end in _jieba().tokenize(text):
+        bounds.update((start, end))
+    return bounds
+
+
+def translate(question: str, glossary: Glossary) -> Translation:
+    """The question as rule terms: each glossary phrase found (on word boundaries) becomes its
+    English rule term; figures and acronyms are kept as written; other words are dropped."""
+    bounds = word_bounds(question, glossary.language)
+    matched = glossary.phrases_in(question, bounds)
+    english = [en for _, en in matched]
+    figures = [_figure(m.group().strip()) for m in _FIGURE.finditer(question)]
+    return Translation(
+        glossary.language, " ".join(dict.fromkeys([*english, *figures])).strip(), matched
+    )
+
+
+def key_point_line(glossary: Glossary, sentence: str, marker: int) -> str:
+    """ "规则要点：5 天 · 退款申请 [1]": the cited sentence's first figure with its unit in the
+    seller's language, and the glossary's words for the rule terms it contains. Empty when
+    the sentence has neither."""
+    parts: list[str] = []
+    unit = _UNIT.search(sentence)
+    if unit:
+        word = unit.group("unit").lower()
+        local = glossary.data.units.get(word) or glossary.data.units.get(word.rstrip("s"))
+        sep = "" if glossary.language in ("zh", "ko") and local else " "
+        parts.append(f"{unit.group('n')}{sep}{local or word}")
+    lowered = sentence.lower()
+    used: list[str] = []
+    for entry in sorted(glossary.data.entries, key=lambda e: -len(e.en)):
+        if len(parts) >= 3:
+            break
+        rule = entry.en.lower()
+        if any(rule in longer for longer in used):  # "refund" inside "refund request"
+            continue
+        if re.search(rf"(?<![\w-]){re.escape(rule)}(?![\w-])", lowered):
+            used.append(rule)
+            parts.append(entry.terms[0])
+    if not parts:
+        return ""
+    label = glossary.data.key_point or "Key point"
+    colon = "：" if glossary.language == "zh" else ": "
+    return f"{label}{colon}{' · '.join(parts)} [{marker}]"

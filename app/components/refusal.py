@@ -1,0 +1,61 @@
+"""The answer-or-refuse decision as a calibrated probability, not a hand-set sum.
+
+A logistic regression over the evidence signals (`Signals`), fitted on the dev split with
+cross-validation by `compliance calibrate`, gives p(the rulebook answers this question). Its
+coefficients live as data in `eval/refusal-model.json`, so the decision is reproducible and
+reviewable; without that file the hand-weighted evidence score and REFUSAL_THRESHOLD decide.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.components.retrieval import Signals
+
+FEATURES = list(vars(Signals()).keys())
+
+
+class RefusalModelError(ValueError):
+    """The refusal model file is unreadable or was fitted on other signals."""
+
+
+@dataclass
+class RefusalModel:
+    features: list[str]
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+    threshold: float  # answer at or above this probability
+    caution_below: float  # answers below this carry a "closest rule, check it" line
+    fitted_on: str = ""
+
+    def probability(self, signals: Signals) -> float:
+        values = signals.as_vector()
+        z = self.intercept + sum(
+            c * (v - m) / (s or 1.0)
+            for c, v, m, s in zip(self.coef, values, self.mean, self.scale, strict=True)
+        )
+        return 1.0 / (1.0 + math.exp(-max(min(z, 60.0), -60.0)))
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(vars(self), indent=2) + "\n", encoding="utf-8")
+
+
+def load_refusal_model(path: Path | None) -> RefusalModel | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        model = RefusalModel(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as exc:
+        raise RefusalModelError(f"Cannot read the refusal model {path}: {exc}") from exc
+    if model.features != FEATURES:
+        raise RefusalModelError(
+            f"The refusal model {path} was fitted on other signals ({', '.join(model.features)});"
+            " refit it with `compliance calibrate`."
+        )
+    return model

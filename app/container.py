@@ -1,0 +1,95 @@
+"""The composition root: the one place that builds settings -> components -> services.
+
+The CLI, the Streamlit app (inside `st.cache_resource`), the tests and the benchmark all call
+`build()`, so an object is wired one way everywhere. Parts are built on first use: `compliance
+draft` never loads a model, and `compliance ingest --rebuild` opens the store without the
+model check that answering needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from langchain_core.embeddings import Embeddings
+
+from app.components.database import Database
+from app.components.embeddings import load_embeddings, model_fingerprint
+from app.components.glossary import Glossary, load_glossaries
+from app.components.refusal import load_refusal_model
+from app.components.retrieval import Retrieval
+from app.components.store import Store, open_store
+from app.services.answering import Answerer, Assistant
+from app.services.checklist import Checklist, load_checklist
+from app.services.drafting import DraftingService, Templates, load_templates
+from app.services.generation import answerer_for
+from app.services.inspection import InspectionService
+from app.services.knowledge import KnowledgeBase
+from app.settings import Settings, get_settings
+
+
+@dataclass
+class Container:
+    settings: Settings
+    given_embeddings: Embeddings | None = field(default=None, repr=False)
+
+    @cached_property
+    def embeddings(self) -> Embeddings:
+        return self.given_embeddings or load_embeddings(self.settings)
+
+    @cached_property
+    def store(self) -> Store:
+        return open_store(
+            self.settings, self.embeddings, model_fingerprint(self.settings.model_path)
+        )
+
+    @cached_property
+    def glossaries(self) -> dict[str, Glossary]:
+        return load_glossaries(self.settings.glossaries)
+
+    @cached_property
+    def retrieval(self) -> Retrieval:
+        self.store.check_model()
+        retrieval = Retrieval(self.settings, self.store, self.glossaries.get("en"))
+        retrieval.refresh(force=True)
+        return retrieval
+
+    @cached_property
+    def assistant(self) -> Assistant:
+        """The quoted-answer engine (no LLM)."""
+        refusal = load_refusal_model(self.settings.refusal_model)
+        return Assistant(
+            self.settings, self.retrieval, refusal=refusal, glossaries=self.glossaries
+        )
+
+    def engine(self, settings: Settings | None = None) -> Answerer:
+        """The engine `settings` ask for (default: these), on the same retrieval room."""
+        return answerer_for(settings or self.settings, self.assistant)
+
+    def database(self) -> Database:
+        return Database(self.settings.app_db_path)
+
+    def knowledge(self, database: Database | None = None) -> KnowledgeBase:
+        """The ingest service; the store is opened when it is first needed."""
+        return KnowledgeBase(
+            self.settings, lambda: self.store, database, lambda: self.__dict__.get("retrieval")
+        )
+
+    @cached_property
+    def checklist(self) -> Checklist:
+        return load_checklist(self.settings.checklist_path)
+
+    @cached_property
+    def templates(self) -> Templates:
+        return load_templates(self.settings.templates_path)
+
+    def inspections(self, database: Database) -> InspectionService:
+        return InspectionService(self.checklist, database, self.assistant)
+
+    def drafting(self, database: Database | None = None) -> DraftingService:
+        return DraftingService(self.templates, self.assistant, database)
+
+
+def build(settings: Settings | None = None, embeddings: Embeddings | None = None) -> Container:
+    """Everything the app needs, built lazily from one settings object."""
+    return Container(settings or get_settings(), embeddings)

@@ -1,0 +1,182 @@
+"""Bridges from sellers' words and languages to the rulebook: glossaries, the calibrated refusal,
+leading with the answer, and questions in seven languages, on the real shipped knowledge base."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from app.components.glossary import GlossaryError, load_glossaries, load_glossary
+from app.components.language import detect, key_point_line, translate
+from app.components.refusal import FEATURES, RefusalModelError, load_refusal_model
+from app.components.retrieval import Signals
+from app.services.calibration import fit
+from app.services.evaluation import document_reader
+from tests.conftest import KNOWLEDGE, REPO, write
+
+GLOSSARIES = KNOWLEDGE / "glossary"
+LANGUAGES = ("zh", "es", "ru", "pt", "fr", "tr", "ko")
+
+
+def test_every_glossary_loads_and_is_large_enough():
+    glossaries = load_glossaries(GLOSSARIES)
+    assert set(LANGUAGES) | {"en"} == set(glossaries)
+    for code in LANGUAGES:
+        data = glossaries[code].data
+        assert len(data.entries) >= 250, code
+        assert data.notice and data.refusal and data.key_point and data.units.get("days"), code
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("language: zh\nentries:\n  - terms: [退款]\n", "en"),
+        ("language: zh\nentries:\n  - {en: refund, terms: []}\n", "terms"),
+        ("language: zh\nentries:\n  - {en: a, terms: [x]}\n  - {en: A, terms: [y]}\n", "twice"),
+        ("language: chinese\nentries:\n  - {en: a, terms: [x]}\n", "language"),
+    ],
+)
+def test_a_broken_glossary_is_named(tmp_path, text, message):
+    path = write(tmp_path / "zh.yaml", text)
+    with pytest.raises(GlossaryError, match=message) as caught:
+        load_glossary(path)
+    assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("question", "source"),
+    [
+        ("Can my cousin place a few orders to get my new shop off the ground?", "transactions"),
+        ("I got hit with a strike for selling knock-offs. How long does it last?", "intellectual"),
+    ],
+)
+def test_sellers_words_reach_the_rule(assistant, question, source):
+    answer = assistant.ask(question)
+    assert not answer.refused, answer.text
+    assert any(c.source.startswith(source) for c in answer.citations), answer.citations
+
+
+def test_the_glossary_is_what_reaches_it(container):
+    question = "Can my cousin place a few orders to get my new shop off the ground?"
+    bridge = container.retrieval.bridge(question)
+    assert "fake orders" in bridge.rule_text
+    assert {"fake", "order"} <= bridge.groups["cousin"]
+
+
+def test_the_answer_leads_with_the_asked_fact(assistant):
+    answer = assistant.ask("How long do penalty points last?")
+    first = re.split(r"\[\d+\]", answer.text)[0]
+    assert "365 days" in first, answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("卖家需要在几天内处理买家的退款申请？", "zh"),
+        ("¿Cuántos días tengo para responder a una solicitud de reembolso?", "es"),
+        ("Сколько дней у продавца, чтобы ответить на запрос на возврат средств?", "ru"),
+        ("Quantos dias tenho para responder a um pedido de reembolso?", "pt"),
+        ("Combien de jours ai-je pour répondre à une demande de remboursement ?", "fr"),
+        ("İade talebine kaç gün içinde yanıt vermeliyim?", "tr"),
+        ("환불 요청에 며칠 안에 답해야 하나요?", "ko"),
+    ],
+)
+def test_a_question_in_another_language_is_answered_from_the_english_rules(
+    assistant, question, language
+):
+    answer = assistant.ask(question)
+    assert answer.language == language
+    assert not answer.refused, answer.text
+    assert "5 days" in answer.text and answer.citations
+    first_line = answer.text.splitlines()[0]
+    assert re.search(r"(?<!\d)5(?!\d)", first_line) and "[" in first_line  # key point, cited
+    assert not re.search(r"\b(days|refund|request)\b", first_line)  # in the seller's language
+    reader = document_reader(assistant.retrieval.store)
+    assert all(c.quote in reader(c.source) for c in answer.citations)
+
+
+def test_other_languages_are_never_spell_corrected_into_english(assistant):
+    answer = assistant.ask("¿Cuánto tiempo tengo para responder a una disputa?")
+    assert answer.language == "es"
+    assert "para respond" not in answer.standalone_question
+    assert "respond" in answer.standalone_question  # the glossary's rule term, not a fix
+
+
+def test_figures_and_amounts_carry_over():
+    zh = load_glossaries(GLOSSARIES)["zh"]
+    english = translate("IOSS 的限额是多少？150 欧元以上的包裹怎么办？", zh).english
+    assert "EUR 150" in english and "IOSS" in english
+    line = key_point_line(zh, "A seller has 5 days to accept or reject a refund request.", 1)
+    assert line.startswith(zh.data.key_point) and "5天" in line and line.endswith("[1]")
+
+
+def test_language_detection_on_short_questions():
+    languages = ("en", *LANGUAGES)
+    assert detect("What is IOSS?", languages) == "en"
+    assert detect("can i sell knock-offs", languages) == "en"
+    assert detect("纠纷几天？", languages) == "zh"
+    assert detect("분쟁 기한은?", languages) == "ko"
+    assert detect("Срок ответа на спор?", languages) == "ru"
+
+
+def test_a_refused_question_is_explained_in_the_sellers_language(assistant):
+    answer = assistant.ask("¿Cuál es la capital de Francia y quién ganó el mundial de 2018?")
+    spanish = load_glossaries(GLOSSARIES)["es"].data.refusal
+    assert answer.refused and answer.text.startswith(spanish)
+
+
+# -- the calibrated refusal ------------------------------------------------------------------
+
+
+def test_the_shipped_refusal_model_matches_the_signals_and_decides(assistant):
+    model = load_refusal_model(REPO / "eval" / "refusal-model.json")
+    assert model is not None and model.features == FEATURES
+    assert 0 < model.threshold <= model.caution_below < 1
+    strong = Signals(best_sentence=0.8, sentence_terms=0.8, passage_terms=0.9, top_dense=0.8)
+    weak = Signals(best_sentence=0.2, sentence_terms=0.05, passage_terms=0.1, unknown_terms=0.8)
+    assert model.probability(strong) > model.threshold > model.probability(weak)
+    assert assistant.refusal is not None  # the container loaded it for the default engine
+
+
+def test_a_broken_or_stale_refusal_model_is_named(tmp_path):
+    path = write(tmp_path / "model.json", "{not json")
+    with pytest.raises(RefusalModelError, match="Cannot read"):
+        load_refusal_model(path)
+    stale = json.loads((REPO / "eval" / "refusal-model.json").read_text())
+    stale["features"] = stale["features"][:-1]
+    path.write_text(json.dumps(stale))
+    with pytest.raises(RefusalModelError, match="calibrate"):
+        load_refusal_model(path)
+
+
+def test_calibration_keeps_false_refusals_under_the_cap():
+    import random
+
+    rng = random.Random(1)
+    rows, labels = [], []
+    for _ in range(120):
+        covered = rng.random() < 0.7
+        base = 0.65 if covered else 0.45
+        rows.append([base + rng.gauss(0, 0.08)] + [rng.random() for _ in FEATURES[1:]])
+        labels.append(int(covered))
+    report = fit(rows, labels, max_false_refusals=0.1)
+    assert report.cv_false_refusals <= 0.1
+    assert report.cv_auc > 0.8 and report.model.coef[0] > 0  # similarity raises p(answerable)
+
+
+def test_eval_reports_splits_with_intervals(tmp_path, assistant):
+    from app.services.evaluation import evaluate, load_questions
+
+    every = load_questions(Path(REPO / "eval" / "questions.yaml"))
+    some_test = [i for i in every if i.split == "test" and i.id.startswith("e1")][:8]
+    items = [i for i in every if i.id in {"d01", "u08", "e001", "zh01", "zh02"}] + some_test
+    report = evaluate(assistant, items, document_reader(assistant.retrieval.store))
+    assert set(report.splits) == {"dev", "test"}
+    for split in report.splits.values():
+        low, high = split.intervals["key_fact_accuracy"]
+        assert 0 <= low <= split.overall.key_fact_accuracy <= high <= 1
+    languages = {lang for split in report.splits.values() for lang in split.by_language}
+    assert {"en", "zh"} <= languages
