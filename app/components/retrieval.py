@@ -41,6 +41,11 @@ _ASKS_FIGURE = re.compile(
 _FIGURE = re.compile(r"\d")
 
 
+def asks_for_figure(question: str) -> bool:
+    """"How long", "how many", a fee, a rate, a deadline: the answer is a number."""
+    return bool(_ASKS_FIGURE.search(question))
+
+
 @dataclass
 class Scored:
     """One quotable sentence of a retrieved passage and how well it answers the question."""
@@ -253,7 +258,7 @@ class Retrieval:
         signals.unknown_names = self._unknown_names(query, groups)
         best_text = " ".join(s.sentence.text for s in scored[:3])
         signals.figure_missing = float(
-            bool(_ASKS_FIGURE.search(query)) and not _FIGURE.search(best_text)
+            asks_for_figure(query) and not _FIGURE.search(best_text)
         )
         return scored, signals
 

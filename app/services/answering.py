@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from app.components.glossary import Glossary
 from app.components.language import detect, key_point_line, translate
 from app.components.refusal import RefusalModel
-from app.components.retrieval import Retrieval, Scored, Signals
+from app.components.retrieval import Retrieval, Scored, Signals, asks_for_figure
 from app.components.retriever import Passage
 from app.components.serialise import Serialisable
 from app.components.text import Sentence, terms
@@ -34,6 +34,7 @@ UNCERTAIN_NOTE = (
     "Check the current AliExpress seller rules before relying on it."
 )
 _URL = re.compile(r"https?://[^\s)>\]]+")
+_FIGURE = re.compile(r"\d")
 _SOURCE_TAIL = re.compile(r"\s*Sources?:.*$", re.I)
 BORDERLINE_NOTE = (
     "This is the closest rule the knowledge base has; check that it answers your question."
@@ -341,7 +342,7 @@ class Assistant:
         notes = list(evidence.notes)
         if self.refusal and evidence.score < self.refusal.caution_below:
             notes.append(BORDERLINE_NOTE)
-        text, citations = _compose(self._choose(evidence.scored))
+        text, citations = _compose(self._choose(evidence.scored, evidence.standalone))
         return evidence.answer(text, citations, notes)
 
     # -- lookups for other services -----------------------------------------------------------
@@ -375,8 +376,10 @@ class Assistant:
         return _compose(chosen)[1]
 
     # -- internals ----------------------------------------------------------------------------
-    def _choose(self, scored: list[Scored]) -> list[Scored]:
-        """The best sentences (close to the top score, no near-duplicates), in reading order."""
+    def _choose(self, scored: list[Scored], question: str = "") -> list[Scored]:
+        """The best sentences (close to the top score, no near-duplicates): the one that
+        answers first (for "how long / how many" the best one stating a figure), then the
+        others in reading order."""
         best = scored[0].score
         picked: list[Scored] = []
         for cand in scored:
@@ -388,6 +391,8 @@ class Assistant:
                 continue
             picked.append(cand)
         lead = picked[0]
+        if asks_for_figure(question):
+            lead = next((p for p in picked if _FIGURE.search(p.sentence.text)), lead)
         picked = _with_continuations(picked, scored, self.settings.answer_sentences + 4)
         picked.sort(key=lambda s: (s.passage_rank, s.sentence.start))
         return _lead_with(lead, picked)
