@@ -105,6 +105,16 @@ class Glossary:
         return re.compile(rf"(?<![\w-])({phrases})(?![\w-])")
 
     @cached_property
+    def rule_terms(self) -> list[tuple[str, re.Pattern[str], str]]:
+        """(rule term, its whole-word pattern, the seller's usual word for it), longest rule
+        term first: compiled once, for finding rule terms in quoted English sentences."""
+        entries = sorted(self.data.entries, key=lambda e: -len(e.en))
+        return [
+            (e.en.lower(), re.compile(rf"(?<![\w-]){re.escape(e.en.lower())}(?![\w-])"), e.terms[0])
+            for e in entries
+        ]
+
+    @cached_property
     def _lookup(self) -> dict[str, list[str]]:
         lookup: dict[str, list[str]] = {}
         for phrase, en in self._pairs:

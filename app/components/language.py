@@ -69,11 +69,15 @@ class Translation:
     matched: list[tuple[str, str]] = field(default_factory=list)  # (seller phrase, rule term)
 
 
-@lru_cache(maxsize=1)
-def _identifier():
+@lru_cache(maxsize=4)
+def _identifier(languages: tuple[str, ...]):
+    """One identifier per language set, restricted once: restricting costs ~4 ms, and a shared
+    identifier restricted per question would be state written by every Streamlit thread."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(list(languages))
+    return identifier
 
 
 def detect(text: str, languages: tuple[str, ...]) -> str:
@@ -86,9 +90,7 @@ def detect(text: str, languages: tuple[str, ...]) -> str:
             return code
     if not re.search(r"[^\W\d_]", text):
         return "en"
-    identifier = _identifier()
-    identifier.set_languages(list(languages))
-    code, confidence = identifier.classify(text)
+    code, confidence = _identifier(tuple(sorted(languages))).classify(text)
     return code if confidence >= 0.5 else "en"
 
 
@@ -135,15 +137,14 @@ def key_point_line(glossary: Glossary, sentence: str, marker: int) -> str:
         parts.append(f"{unit.group('n')}{sep}{local or word}")
     lowered = sentence.lower()
     used: list[str] = []
-    for entry in sorted(glossary.data.entries, key=lambda e: -len(e.en)):
+    for rule, pattern, term in glossary.rule_terms:
         if len(parts) >= 3:
             break
-        rule = entry.en.lower()
         if any(rule in longer for longer in used):  # "refund" inside "refund request"
             continue
-        if re.search(rf"(?<![\w-]){re.escape(rule)}(?![\w-])", lowered):
+        if pattern.search(lowered):
             used.append(rule)
-            parts.append(entry.terms[0])
+            parts.append(term)
     if not parts:
         return ""
     label = glossary.data.key_point or "Key point"

@@ -46,6 +46,10 @@ def asks_for_figure(question: str) -> bool:
     return bool(_ASKS_FIGURE.search(question))
 
 
+def states_figure(text: str) -> bool:
+    return bool(_FIGURE.search(text))
+
+
 @dataclass
 class Scored:
     """One quotable sentence of a retrieved passage and how well it answers the question."""
@@ -258,7 +262,7 @@ class Retrieval:
         signals.unknown_names = self._unknown_names(query, groups)
         best_text = " ".join(s.sentence.text for s in scored[:3])
         signals.figure_missing = float(
-            asks_for_figure(query) and not _FIGURE.search(best_text)
+            asks_for_figure(query) and not states_figure(best_text)
         )
         return scored, signals
 

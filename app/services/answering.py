@@ -19,7 +19,13 @@ from typing import Any, Protocol
 from app.components.glossary import Glossary
 from app.components.language import detect, key_point_line, translate
 from app.components.refusal import RefusalModel
-from app.components.retrieval import Retrieval, Scored, Signals, asks_for_figure
+from app.components.retrieval import (
+    Retrieval,
+    Scored,
+    Signals,
+    asks_for_figure,
+    states_figure,
+)
 from app.components.retriever import Passage
 from app.components.serialise import Serialisable
 from app.components.text import Sentence, terms
@@ -34,7 +40,6 @@ UNCERTAIN_NOTE = (
     "Check the current AliExpress seller rules before relying on it."
 )
 _URL = re.compile(r"https?://[^\s)>\]]+")
-_FIGURE = re.compile(r"\d")
 _SOURCE_TAIL = re.compile(r"\s*Sources?:.*$", re.I)
 BORDERLINE_NOTE = (
     "This is the closest rule the knowledge base has; check that it answers your question."
@@ -228,9 +233,9 @@ class Assistant:
         screened = self.screen(question)
         if isinstance(screened, Answer):
             return screened  # declined requests never reach retrieval or a model
-        glossary = self._glossary_for(screened.text)
-        if glossary is not None:  # searched as the rulebook's English terms, never spell-fixed
-            english = translate(screened.text, glossary).english
+        translated = self._translated(screened.text)
+        if translated is not None:  # searched as the rulebook's English terms, never spell-fixed
+            glossary, english = translated
             return self._localised(glossary, self._answer(screened, english))
         deadline = time.monotonic() + self.writer.timeout
         standalone, problem = self.writer.condense(screened.text, history, deadline)
@@ -244,13 +249,15 @@ class Assistant:
 
     def english_terms(self, text: str) -> str | None:
         """A question in another language as the rulebook's English terms (None: English)."""
-        glossary = self._glossary_for(text)
-        return None if glossary is None else translate(text, glossary).english
+        translated = self._translated(text)
+        return None if translated is None else translated[1]
 
-    def _glossary_for(self, text: str) -> Glossary | None:
+    def _translated(self, text: str) -> tuple[Glossary, str] | None:
+        """The question's glossary and its rule terms, or None for an English question."""
         if not self.glossaries:
             return None
-        return self.glossaries.get(detect(text, tuple(self.glossaries)))
+        glossary = self.glossaries.get(detect(text, tuple(self.glossaries)))
+        return None if glossary is None else (glossary, translate(text, glossary).english)
 
     def _answer(self, screened: CleanQuestion, english: str) -> Answer:
         """The quoted answer to a question already turned into rule terms."""
@@ -271,7 +278,7 @@ class Assistant:
             answer.text = f"{glossary.data.refusal}\n\n{answer.text}".strip()
             return answer
         points = [key_point_line(glossary, c.quote, c.n) for c in answer.citations[:3]]
-        with_figure = [p for p in points if any(ch.isdigit() for ch in p.split("[")[0])]
+        with_figure = [p for p in points if states_figure(p.split("[")[0])]
         point = (with_figure or points or [""])[0]
         lines = [line for line in (point, glossary.data.notice) if line]
         answer.text = "\n\n".join([*lines, answer.text])
@@ -392,7 +399,7 @@ class Assistant:
             picked.append(cand)
         lead = picked[0]
         if asks_for_figure(question):
-            lead = next((p for p in picked if _FIGURE.search(p.sentence.text)), lead)
+            lead = next((p for p in picked if states_figure(p.sentence.text)), lead)
         picked = _with_continuations(picked, scored, self.settings.answer_sentences + 4)
         picked.sort(key=lambda s: (s.passage_rank, s.sentence.start))
         return _lead_with(lead, picked)
