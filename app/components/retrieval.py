@@ -42,7 +42,7 @@ _FIGURE = re.compile(r"\d")
 
 
 def asks_for_figure(question: str) -> bool:
-    """"How long", "how many", a fee, a rate, a deadline: the answer is a number."""
+    """ "How long", "how many", a fee, a rate, a deadline: the answer is a number."""
     return bool(_ASKS_FIGURE.search(question))
 
 
@@ -181,13 +181,21 @@ class Retrieval:
     def bridge(self, query: str) -> Bridge:
         return self.glossary.bridge(query) if self.glossary else Bridge("")
 
-    def find(self, query: str, k: int) -> Found:
-        """Search (the lexical side with the rule terms the question's words imply), then
-        score the sentences of the top passages against the question."""
-        bridge = self.bridge(query)
+    def ranked(
+        self, query: str, k: int, bridge: Bridge | None = None
+    ) -> tuple[list[Passage], list[float]]:
+        """The passages answering ranks for a question: the lexical side searched with the
+        rule terms the question's words imply."""
+        bridge = bridge or self.bridge(query)
         vector = self.embed_query(query)
         lexical = f"{query} {bridge.rule_text}".strip()
-        passages = self.retriever.search(lexical, vector, k=k)
+        return self.retriever.search(lexical, vector, k=k), vector
+
+    def find(self, query: str, k: int) -> Found:
+        """Rank passages as `ranked` does, then score the sentences of the top passages
+        against the question."""
+        bridge = self.bridge(query)
+        passages, vector = self.ranked(query, k, bridge)
         top = passages[: self.weights.scored_passages]
         scored, signals = self.score(query, vector, top, bridge)
         if len(passages) > 1:
@@ -261,9 +269,7 @@ class Retrieval:
         ) / max(len(groups), 1)
         signals.unknown_names = self._unknown_names(query, groups)
         best_text = " ".join(s.sentence.text for s in scored[:3])
-        signals.figure_missing = float(
-            asks_for_figure(query) and not states_figure(best_text)
-        )
+        signals.figure_missing = float(asks_for_figure(query) and not states_figure(best_text))
         return scored, signals
 
     def _unknown_names(self, query: str, groups: dict[str, tuple[set[str], float]]) -> float:

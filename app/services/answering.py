@@ -356,10 +356,13 @@ class Assistant:
     def retrieve(
         self, question: str, history: Sequence[dict] | None = None, k: int | None = None
     ) -> list[Passage]:
-        """Ranked passages for a question, exactly as answering sees them."""
+        """Ranked passages for a question, exactly as answering sees them: another language
+        as its rule terms, English condensed, spell-fixed and bridged."""
         self.retrieval.refresh()
-        standalone = self.retrieval.correct(condense(question.strip(), history))
-        return self.retrieval.search(standalone, k or self.settings.retrieval_k)[0]
+        query = self.english_terms(question.strip())
+        if query is None:
+            query = self.retrieval.correct(condense(question.strip(), history))
+        return self.retrieval.ranked(query, k or self.settings.retrieval_k)[0]
 
     def cite(
         self, query: str, source: str | None = None, section: str | None = None, limit: int = 2
