@@ -690,6 +690,70 @@ def _print_inspection(result, report_path: Path | None, pdf_path: Path | None) -
             console.print(f"Report written to {path}")
 
 
+@cli.command()
+def coverage(
+    sheets: Annotated[
+        list[Path] | None, typer.Argument(help="Research sheets (default: RESEARCH_SHEETS)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Every fact as JSON")] = False,
+    missing: Annotated[bool, typer.Option(help="List the facts not covered")] = False,
+    min_coverage: Annotated[
+        float | None, typer.Option(help="Fail below this share of figure-bearing facts")
+    ] = None,
+) -> None:
+    """Is every fact of the research sheets in the knowledge base? Each bullet's figures
+    (amounts, durations, counts, dates) are looked up in knowledge/, with the document that
+    holds them and whether its source address is kept."""
+    from app.services.coverage import check
+
+    settings = get_settings()
+    paths = sheets or settings.research_sheets
+    unreadable = [p for p in paths if not p.is_file()]
+    if unreadable:
+        raise _fail(f"Research sheet not found: {unreadable[0]}")
+    if not settings.knowledge_dir.is_dir():
+        raise _fail(f"Knowledge folder not found: {settings.knowledge_dir}")
+    report = check(paths, settings.knowledge_dir)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "coverage": report.coverage,
+                    "sources_kept": report.sources_kept,
+                    "facts": [f.to_dict() for f in report.facts],
+                },
+                indent=2,
+            )
+        )
+    else:
+        table = Table("Sheet", "Facts with figures", "Covered", "Share")
+        for sheet, (covered, total) in report.by_sheet().items():
+            table.add_row(sheet, str(total), str(covered), f"{covered / total:.1%}")
+        console.print(table)
+        documents: dict[str, int] = {}
+        for fact in report.with_figures:
+            if fact.covered:
+                documents[fact.document] = documents.get(fact.document, 0) + 1
+        console.print(
+            "Covered facts by document: "
+            + ", ".join(f"{name} {n}" for name, n in sorted(documents.items()))
+        )
+        console.print(
+            f"{len(report.facts)} facts, {len(report.with_figures)} with a figure: "
+            f"{report.coverage:.1%} covered; source address kept for {report.sources_kept:.1%} "
+            "of the facts that name one."
+        )
+        if missing:
+            for fact in report.with_figures:
+                if not fact.covered:
+                    console.print(
+                        f"  missing {', '.join(fact.missing)}: {fact.sheet}:{fact.line} "
+                        f"{escape(fact.text[:100])}"
+                    )
+    if min_coverage is not None and report.coverage < min_coverage:
+        raise _fail(f"coverage {report.coverage:.1%} is below the {min_coverage:.0%} floor", 1)
+
+
 def main() -> None:
     try:
         cli()

@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Offline by construction: nothing may reach a model hub or phone home, whatever imports first.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -42,6 +42,8 @@ class EvidenceWeights(BaseModel):
     sentence_terms: float = Field(0.30, ge=0)
     sentence_passage: float = Field(0.25, ge=0)
     heading_term_share: float = Field(0.5, ge=0, le=1)
+    # Added for the source's authority (official 1 ... forum 0): a near-tie goes to the rules.
+    sentence_authority: float = Field(0.02, ge=0)
     # The evidence score that decides answer or refusal: best sentence similarity, plus these.
     best_sentence_terms: float = Field(0.2, ge=0)
     best_passage_terms: float = Field(0.2, ge=0)
@@ -94,8 +96,18 @@ class Settings(BaseSettings):
     refusal_model: Path | None = Path("eval/refusal-model.json")
     # Seller-vocabulary bridges, one YAML per language (default: KNOWLEDGE_DIR/glossary).
     glossary_dir: Path | None = None
+    # The research sheets `compliance coverage` checks knowledge/ against (comma-separated).
+    research_sheets: Annotated[list[Path], NoDecode] = [
+        Path("eval/research/aliexpress-facts.md"),
+        Path("eval/research/aliexpress-facts-2.md"),
+    ]
     answer_sentences: int = Field(4, ge=1, le=12)
     answer_min_relative_score: float = Field(0.7, gt=0.0, le=1.0)
+    # Quoted rule text older than this many years carries a warning in the answer.
+    old_rule_years: float = Field(2.0, gt=0)
+    # A paragraph stating a conflict between sources joins the answer when one of its sentences
+    # scores at least this share of the best sentence.
+    conflict_min_relative: float = Field(0.85, gt=0.0, le=1.0)
     max_question_chars: int = Field(2000, ge=50)
     evidence: EvidenceWeights = EvidenceWeights()
 
@@ -111,6 +123,13 @@ class Settings(BaseSettings):
     llm_context_size: int = Field(4096, ge=512, le=131072, description="`llamacpp` only")
     llm_sources: int = Field(4, ge=1, le=10, description="passages shown to the LLM")
     llm_min_support: float = Field(0.6, ge=0.0, le=1.0)
+
+    @field_validator("research_sheets", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [Path(part.strip()) for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("chroma_host", "llm_base_url", "llm_model", "llm_api_key", mode="before")
     @classmethod

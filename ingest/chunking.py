@@ -17,6 +17,7 @@ from ingest.loaders import LoadedDoc
 
 _HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
 _UNCERTAIN = re.compile(r"\buncertain\b|\bconflict|\bsources (?:disagree|differ)", re.I)
+_CONFLICT = re.compile(r"\bconflict|\bsources (?:disagree|differ)", re.I)
 _WEAK = re.compile(r"uncertain|weak|low|conflict", re.I)
 
 
@@ -45,6 +46,8 @@ def chunk_document(
         "topic": doc.topic,
         "updated": doc.updated,
         "reliability": doc.reliability,
+        "authority": doc.authority,
+        "rule_date": doc.rule_date,
     }
     chunks: list[Document] = []
     for part in doc.parts:
@@ -61,6 +64,7 @@ def chunk_document(
                 meta["uncertain"] = bool(
                     _UNCERTAIN.search(body) or _WEAK.search(_section_reliability(doc, section))
                 )
+                meta["conflict"] = bool(_CONFLICT.search(f"{section}\n{body}"))
                 chunks.append(Document(page_content=f"{heading}\n{body}", metadata=meta))
     return chunks
 

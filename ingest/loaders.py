@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from app.components.provenance import normal_authority, normal_date
+
 SUPPORTED = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx"}
 
 
@@ -36,6 +38,9 @@ class LoadedDoc:
     updated: str = ""
     reliability: str = ""  # document level: e.g. "mixed", "official", "third-party"
     section_reliability: dict[str, str] = field(default_factory=dict)
+    # Defaults for sources the text names without a tag (see app.components.provenance).
+    authority: str = ""
+    rule_date: str = ""
     warnings: list[str] = field(default_factory=list)  # read, with something the user should fix
 
 
@@ -144,6 +149,8 @@ def _markdown(raw: bytes, path: Path) -> LoadedDoc:
             if isinstance(reliability, dict)
             else {}
         ),
+        authority=normal_authority(meta.get("authority")),
+        rule_date=normal_date(meta.get("rule_date")),
         warnings=warnings,
     )
 

@@ -20,6 +20,15 @@ from langchain_core.embeddings import Embeddings
 
 from app.components.embeddings import sentence_embedder
 from app.components.glossary import Bridge, Glossary
+from app.components.provenance import WEIGHT as AUTHORITY_WEIGHT
+from app.components.provenance import (
+    SourceRef,
+    normal_authority,
+    normal_date,
+    refs_for,
+    refs_in,
+    strongest,
+)
 from app.components.retriever import HybridRetriever, Passage
 from app.components.spelling import english_lexicon
 from app.components.store import Store
@@ -101,6 +110,17 @@ def source_sentences(passage: Passage) -> list[Sentence]:
         for s in split_sentences(passage.text)
         if not SOURCE_LINE.match(s.text) and not looks_like_instruction(s.text)
     ]
+
+
+def sentence_source(passage: Passage, start: int) -> SourceRef | None:
+    """The strongest source the sentence at `start` rests on (tags in the text, else the
+    document's defaults, else the passage's first address)."""
+    authority = normal_authority(passage.metadata.get("authority"))
+    rule_date = normal_date(passage.metadata.get("rule_date"))
+    refs = refs_for(passage.text, start, authority, rule_date)
+    if not refs and passage.url:
+        refs = refs_in(passage.url, authority, rule_date)
+    return strongest(refs)
 
 
 class SentenceVectors:
@@ -248,10 +268,12 @@ class Retrieval:
             present = set(terms(sentence.text))
             signals.sentence_terms = max(signals.sentence_terms, share(present))
             lexical = share(present, headings[passage.id])
+            ref = sentence_source(passage, sentence.start)
             score = (
                 w.sentence_semantic * float(sem)
                 + w.sentence_terms * lexical
                 + w.sentence_passage * passage.dense
+                + w.sentence_authority * (AUTHORITY_WEIGHT[ref.authority] if ref else 0.0)
             )
             scored.append(Scored(sentence, rank, passage, score, float(sem)))
         scored.sort(key=lambda s: -s.score)

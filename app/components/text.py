@@ -39,7 +39,9 @@ _ABBREVIATIONS = (
     "ltd",
     "co",
 )
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
+# A sentence ends at . ! ? before a capital or digit, and before an inline "Source: ..." (the
+# reference is not part of what is quoted).
+_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])|\s+(?=Sources?:\s)")
 _WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*", re.UNICODE)
 _QUESTION_WORDS = [
     "how",

@@ -24,6 +24,7 @@ from app.components.retrieval import (
     Scored,
     Signals,
     asks_for_figure,
+    sentence_source,
     states_figure,
 )
 from app.components.retriever import Passage
@@ -31,6 +32,13 @@ from app.components.serialise import Serialisable
 from app.components.text import Sentence, terms
 from app.services.policy import LEGAL_NOTE, declined, legal_exposure
 from app.services.questions import CleanQuestion, clean_question, condense
+from app.services.sourcing import (
+    authority_note,
+    conflict_note,
+    conflict_spans,
+    date_notes,
+    in_span,
+)
 from app.settings import Settings
 
 OnToken = Callable[[str], None]
@@ -39,7 +47,6 @@ UNCERTAIN_NOTE = (
     "Caution: the knowledge base marks part of this as uncertain, or its sources disagree. "
     "Check the current AliExpress seller rules before relying on it."
 )
-_URL = re.compile(r"https?://[^\s)>\]]+")
 _SOURCE_TAIL = re.compile(r"\s*Sources?:.*$", re.I)
 BORDERLINE_NOTE = (
     "This is the closest rule the knowledge base has; check that it answers your question."
@@ -63,6 +70,8 @@ class Citation(Serialisable):
     uncertain: bool
     passage_id: str
     reliability: str = ""
+    authority: str = ""  # of the source the quote rests on (see app.components.provenance)
+    rule_date: str = ""  # of the rule text quoted: YYYY[-MM[-DD]], "undated" or ""
 
 
 @dataclass
@@ -98,12 +107,18 @@ class Evidence:
     scored: list[Scored]
     score: float  # p(answerable) from the refusal model, else the hand-weighted score
     signals: Signals = field(default_factory=Signals)
+    old_rule_years: float = 2.0  # quoted rule text older than this gets a warning
 
     def answer(
         self, text: str, citations: list[Citation], notes: list[str], **extra: Any
     ) -> Answer:
         """An answer resting on this evidence, with the caution and legal notes it calls for."""
         text, notes = with_caution(self.question, text, notes, citations)
+        notes = [
+            *notes,
+            *authority_note(citations),
+            *date_notes(citations, self.old_rule_years),
+        ]
         return Answer(
             self.question,
             text,
@@ -339,6 +354,7 @@ class Assistant:
             found.scored,
             score,
             found.signals,
+            self.settings.old_rule_years,
         )
 
     def compose(self, evidence: Evidence) -> Answer:
@@ -349,7 +365,20 @@ class Assistant:
         notes = list(evidence.notes)
         if self.refusal and evidence.score < self.refusal.caution_below:
             notes.append(BORDERLINE_NOTE)
-        text, citations = _compose(self._choose(evidence.scored, evidence.standalone))
+        chosen, conflict = _with_conflict(
+            self._choose(evidence.scored, evidence.standalone),
+            evidence.scored,
+            self.settings.conflict_min_relative,
+        )
+        text, citations = _compose(chosen)
+        if conflict is not None:
+            passage, span = conflict
+            markers = [
+                c.n
+                for c in citations
+                if c.passage_id == passage.id and span[0] <= passage.text.find(c.quote) < span[1]
+            ]
+            notes.append(conflict_note(passage, span, markers))
         return evidence.answer(text, citations, notes)
 
     # -- lookups for other services -----------------------------------------------------------
@@ -404,6 +433,7 @@ class Assistant:
         if asks_for_figure(question):
             lead = next((p for p in picked if states_figure(p.sentence.text)), lead)
         picked = _with_continuations(picked, scored, self.settings.answer_sentences + 4)
+        picked = _with_intros(picked, scored)
         picked.sort(key=lambda s: (s.passage_rank, s.sentence.start))
         return _lead_with(lead, picked)
 
@@ -422,19 +452,50 @@ def with_caution(
 
 
 def citation_for(n: int, passage: Passage, sentence: Sentence) -> Citation:
-    """A citation quoting one sentence of a passage verbatim."""
+    """A citation quoting one sentence of a passage verbatim, with the source it rests on."""
+    ref = sentence_source(passage, sentence.start)
     return Citation(
         n=n,
         source=passage.source,
         title=passage.title,
         section=passage.section,
         page=passage.page,
-        url=_url_for(passage, sentence),
+        url=ref.url if ref else passage.url,
         quote=sentence.text,
         uncertain=passage.uncertain,
         passage_id=passage.id,
         reliability=str(passage.metadata.get("reliability", "")),
+        authority=ref.authority if ref else "",
+        rule_date=(ref.date or "undated") if ref else "",
     )
+
+
+def _with_conflict(
+    chosen: list[Scored], scored: list[Scored], min_relative: float
+) -> tuple[list[Scored], tuple[Passage, tuple[int, int]] | None]:
+    """When sources disagree on what the answer is about, the answer shows the disagreement
+    whole: the conflict paragraph an answer sentence comes from, else one whose sentence scores
+    close to the best, joins the answer (its sentences in reading order)."""
+    best = scored[0].score if scored else 0.0
+    close = [c for c in scored if c.score >= min_relative * best]
+    for cand in [*chosen, *close]:
+        span = in_span(conflict_spans(cand.passage), cand.sentence.start)
+        if span is None:
+            continue
+        members = sorted(
+            (
+                s
+                for s in scored
+                if s.passage.id == cand.passage.id and span[0] <= s.sentence.start < span[1]
+            ),
+            key=lambda s: s.sentence.start,
+        )
+        members = [*members[:5], *[m for m in members[5:] if m in chosen]]
+        first = next((i for i, c in enumerate(chosen) if c in members), len(chosen))
+        rest = [c for c in chosen if c not in members]
+        at = len([c for c in chosen[:first] if c not in members])
+        return [*rest[:at], *members, *rest[at:]], (cand.passage, span)
+    return chosen, None
 
 
 def _near_duplicate(a: str, b: str) -> bool:
@@ -487,6 +548,15 @@ def _lead_with(lead: Scored, ordered: list[Scored]) -> list[Scored]:
     the rest of its paragraph line and the list it introduces), then the others in reading
     order, so the asked fact is never fourth behind its neighbours."""
     start = ordered.index(lead)
+    while (  # a list item leads with the sentence that introduces its list
+        start > 0
+        and ordered[start - 1].passage.id == lead.passage.id
+        and _is_bullet(lead.passage.text, ordered[start].sentence.start)
+        and _intro_of(lead.passage.text, ordered[start].sentence.start) is not None
+        and ordered[start - 1].sentence.start
+        >= _intro_of(lead.passage.text, ordered[start].sentence.start)
+    ):
+        start -= 1
     end = start + 1
     text = lead.passage.text
     while end < len(ordered) and ordered[end].passage.id == lead.passage.id:
@@ -501,40 +571,82 @@ def _lead_with(lead: Scored, ordered: list[Scored]) -> list[Scored]:
     return ordered[start:end] + ordered[:start] + ordered[end:]
 
 
+def _intro_of(text: str, start: int) -> int | None:
+    """Where the line introducing the list that a bullet at `start` belongs to begins (a
+    line ending in ":" before the list), or None."""
+    line_start = text.rfind("\n", 0, start) + 1
+    while line_start > 0:
+        previous = text.rfind("\n", 0, line_start - 1) + 1
+        line = text[previous : line_start - 1]
+        if _is_bullet(text, previous + len(line) - len(line.lstrip()) + 2):
+            line_start = previous
+            continue
+        body = _SOURCE_TAIL.sub("", line).strip()
+        return previous if body.endswith(":") and not body.startswith("#") else None
+    return None
+
+
+def _with_intros(picked: list[Scored], scored: list[Scored]) -> list[Scored]:
+    """A list item never stands alone: the sentence that introduces its list comes too, so an
+    answer never starts with a lowercase fragment."""
+    out = list(picked)
+    for item in picked:
+        text = item.passage.text
+        if not _is_bullet(text, item.sentence.start):
+            continue
+        intro = _intro_of(text, item.sentence.start)
+        if intro is None:
+            continue
+        line_end = text.find("\n", intro)
+        on_line = [
+            s
+            for s in scored
+            if s.passage.id == item.passage.id
+            and intro <= s.sentence.start < (line_end if line_end >= 0 else len(text))
+        ]
+        if on_line:
+            last = max(on_line, key=lambda s: s.sentence.start)
+            if last not in out:
+                out.append(last)
+    return out
+
+
 def _is_bullet(text: str, start: int) -> bool:
     line_start = text.rfind("\n", 0, start) + 1
     return text[line_start:start].lstrip().startswith(("- ", "* ", "+ "))
 
 
 def _compose(chosen: list[Scored]) -> tuple[str, list[Citation]]:
-    """Answer text with `[n]` after each sentence; adjacent sentences of one line share a quote."""
+    """Answer text with `[n]` after each sentence; adjacent sentences of one line share a
+    quote; list items stay a Markdown list."""
     citations: list[Citation] = []
-    parts: list[str] = []
+    text = ""
     previous: Scored | None = None
+    was_item = False
     begin = 0  # where the current citation's quote starts in its passage
     for item in chosen:
         sentence, passage = item.sentence, item.passage
-        if (
+        is_item = _is_bullet(passage.text, sentence.start)
+        joined = (
             previous is not None
             and previous.passage.id == passage.id
             and _joinable(passage.text, previous.sentence, sentence)
-        ):
+        )
+        if joined:
             citations[-1].quote = passage.text[begin : sentence.start + len(sentence.text)]
         else:
             begin = sentence.start
             citations.append(citation_for(len(citations) + 1, passage, sentence))
-        parts.append(f"{sentence.text} [{citations[-1].n}]")
+        if not text:
+            gap = "- " if is_item else ""
+        elif is_item and not joined:
+            gap = "\n- "
+        else:
+            gap = "\n\n" if was_item and not joined else " "
+        text += f"{gap}{sentence.text} [{citations[-1].n}]"
+        was_item = is_item or (was_item and joined)
         previous = item
-    return " ".join(parts), citations
-
-
-def _url_for(passage: Passage, sentence: Sentence) -> str:
-    """The source the document names for this sentence: the first address after it in the
-    passage (documents end paragraphs with "Source: ..."), else the nearest one before it."""
-    found = [(m.start(), m.group().rstrip(".,;")) for m in _URL.finditer(passage.text)]
-    after = [url for pos, url in found if pos >= sentence.start]
-    before = [url for pos, url in found if pos < sentence.start]
-    return after[0] if after else before[-1] if before else passage.url
+    return text, citations
 
 
 def _joinable(text: str, first: Sentence, second: Sentence) -> bool:

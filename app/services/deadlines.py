@@ -34,7 +34,6 @@ class Deadline(Serialisable):
     basis: str  # e.g. "5 calendar days from 2026-11-20 (dispute opened)"
 
 
-
 @lru_cache(maxsize=32)
 def _days_off(country: str, first_year: int, last_year: int) -> np.ndarray:
     """Every day from `first_year` to `last_year` that is not a working day in `country`.

@@ -77,9 +77,7 @@ class Line(BaseModel):
 class DeadlineRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
     what: str
-    start: DateField = Field(
-        alias="from"
-    )
+    start: DateField = Field(alias="from")
     days: int = Field(ge=0, le=365)
     working: bool = False
 

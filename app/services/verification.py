@@ -19,6 +19,8 @@ import numpy as np
 from app.components.text import Sentence, looks_like_instruction, split_sentences, terms
 
 Embed = Callable[[list[str]], np.ndarray]
+
+
 class Match(NamedTuple):
     """The best place in the sources for one claim."""
 
@@ -26,6 +28,7 @@ class Match(NamedTuple):
     source: int | None
     quote: Sentence | None
     problem: str
+
 
 _MARKERS = re.compile(r"\s*\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 # A citation written after the full stop (". [1]") belongs to the sentence before it.
