@@ -10,7 +10,7 @@ DEV_STAMP := $(VENV)/.installed-dev-stamp
 # the first time, then pip's wheel cache makes it instant.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: install install-dev ingest run test lint eval calibrate bench clean lock
+.PHONY: install install-dev ingest run test lint eval coverage calibrate bench clean lock
 
 # Runtime dependencies only, at the versions CI proved (requirements.lock as constraints).
 $(STAMP): pyproject.toml $(LOCK)
@@ -61,6 +61,10 @@ eval: install
 	$(BIN)/compliance eval --gate-split test --gate-lang en --min-recall5 0.9 \
 	  --min-citation-validity 1.0 --min-key-facts 0.78 --min-refusal-recall 0.45 \
 	  --max-false-refusals 0.15
+
+# Every figure-bearing fact of both research sheets must be in knowledge/ (issue 15).
+coverage: install
+	$(BIN)/compliance coverage --min-coverage 0.95
 
 # Refit the answer-or-refuse model on the dev split (needs the dev extra: scikit-learn).
 calibrate: install-dev
