@@ -58,9 +58,7 @@ class Container:
     def assistant(self) -> Assistant:
         """The quoted-answer engine (no LLM)."""
         refusal = load_refusal_model(self.settings.refusal_model)
-        return Assistant(
-            self.settings, self.retrieval, refusal=refusal, glossaries=self.glossaries
-        )
+        return Assistant(self.settings, self.retrieval, refusal=refusal, glossaries=self.glossaries)
 
     def engine(self, settings: Settings | None = None) -> Answerer:
         """The engine `settings` ask for (default: these), on the same retrieval room."""

@@ -116,6 +116,35 @@ def test_model_saying_not_covered_is_an_honest_refusal(llm):
     assert answer.refused and answer.text == REFUSAL_TEXT and answer.passages
 
 
+ZH_REFUND_Q = "退款请求需要多久回复？"
+
+
+def _source_number(llm, question: str, needle: str) -> int:
+    """The [n] the model sees for the first source holding `needle`."""
+    passages = llm.retrieve(question, k=llm.llm_settings.llm_sources)
+    return next(i for i, p in enumerate(passages, 1) if needle in p.text)
+
+
+@pytest.mark.slow
+def test_a_question_in_chinese_is_answered_in_chinese_with_figures_checked(llm, assistant):
+    n = _source_number(llm, ZH_REFUND_Q, "5 days to accept or reject")
+    answer = forced(llm, f"卖家必须在5天内接受或拒绝退款申请。[{n}]").ask(ZH_REFUND_Q)
+    assert answer.provider_error is None and answer.verified, answer.notes
+    assert answer.language == "zh" and answer.engine.startswith("openai")
+    assert answer.text.startswith("卖家必须在5天内接受或拒绝退款申请 [1]。")
+    assert "5 days" in answer.citations[0].quote  # the English rule sentence it rests on
+
+
+@pytest.mark.slow
+def test_a_wrong_figure_in_another_language_falls_back_to_the_quoted_answer(llm, assistant):
+    n = _source_number(llm, ZH_REFUND_Q, "5 days to accept or reject")
+    answer = forced(llm, f"卖家必须在7天内接受或拒绝退款申请。[{n}]").ask(ZH_REFUND_Q)
+    quoted = assistant.ask(ZH_REFUND_Q)
+    assert answer.text == quoted.text and answer.language == "zh"
+    assert answer.provider_error and answer.verified is False
+    assert answer.unsupported_sentences == ["卖家必须在7天内接受或拒绝退款申请。"]
+
+
 def _fallback_checks(answer, assistant, needle: str) -> None:
     assert answer.text == assistant.ask(REFUND_Q).text
     assert answer.provider_error and needle in answer.provider_error

@@ -155,6 +155,7 @@ class WriteJob:
     on_token: OnToken | None
     deadline: float
     problem: str | None = None
+    language: str = ""  # the seller's, when not English: the writer answers in it
 
 
 class QuotedWriter:
@@ -248,11 +249,10 @@ class Assistant:
         screened = self.screen(question)
         if isinstance(screened, Answer):
             return screened  # declined requests never reach retrieval or a model
+        deadline = time.monotonic() + self.writer.timeout
         translated = self._translated(screened.text)
         if translated is not None:  # searched as the rulebook's English terms, never spell-fixed
-            glossary, english = translated
-            return self._localised(glossary, self._answer(screened, english))
-        deadline = time.monotonic() + self.writer.timeout
+            return self._foreign(screened, *translated, on_token, deadline)
         standalone, problem = self.writer.condense(screened.text, history, deadline)
         evidence = self.gather(screened.text, standalone, screened.notes)
         if isinstance(evidence, Answer):
@@ -274,12 +274,32 @@ class Assistant:
         glossary = self.glossaries.get(detect(text, tuple(self.glossaries)))
         return None if glossary is None else (glossary, translate(text, glossary).english)
 
-    def _answer(self, screened: CleanQuestion, english: str) -> Answer:
-        """The quoted answer to a question already turned into rule terms."""
+    def _foreign(
+        self,
+        screened: CleanQuestion,
+        glossary: Glossary,
+        english: str,
+        on_token: OnToken | None,
+        deadline: float,
+    ) -> Answer:
+        """A question in another language: the quoted answer opens with a line in it; an LLM
+        writer answers in it, held to the figures and citations of the English sources, with
+        the quoted answer as its fallback."""
         if not english:
-            return Answer(screened.text, REFUSAL_TEXT, refused=True, notes=screened.notes)
+            answer = Answer(screened.text, REFUSAL_TEXT, refused=True, notes=screened.notes)
+            return self._localised(glossary, answer)
         evidence = self.gather(screened.text, english, screened.notes, correct=False)
-        return evidence if isinstance(evidence, Answer) else self.compose(evidence)
+        if isinstance(evidence, Answer):
+            return self._localised(glossary, evidence)
+        quoted = self._localised(glossary, self.compose(evidence))
+        if quoted.refused or self.writer.llm is None:
+            return quoted
+        language = glossary.data.name or glossary.language
+        answer = self.writer.write(
+            WriteJob(evidence, quoted, on_token, deadline, language=language)
+        )
+        answer.language = glossary.language
+        return answer
 
     @staticmethod
     def _localised(glossary: Glossary, answer: Answer) -> Answer:
@@ -292,7 +312,8 @@ class Assistant:
         if answer.refused:
             answer.text = f"{glossary.data.refusal}\n\n{answer.text}".strip()
             return answer
-        points = [key_point_line(glossary, c.quote, c.n) for c in answer.citations[:3]]
+        settled = [c for c in answer.citations if not c.conflict] or answer.citations
+        points = [key_point_line(glossary, c.quote, c.n) for c in settled[:3]]
         with_figure = [p for p in points if states_figure(p.split("[")[0])]
         point = (with_figure or points or [""])[0]
         lines = [line for line in (point, glossary.data.notice) if line]
@@ -373,12 +394,11 @@ class Assistant:
         text, citations = _compose(chosen)
         if conflict is not None:
             passage, span = conflict
-            markers = [
-                c.n
-                for c in citations
-                if c.passage_id == passage.id and span[0] <= passage.text.find(c.quote) < span[1]
-            ]
-            notes.append(conflict_note(passage, span, markers))
+            for c in citations:
+                c.conflict = (
+                    c.passage_id == passage.id and span[0] <= passage.text.find(c.quote) < span[1]
+                )
+            notes.append(conflict_note(passage, span, [c.n for c in citations if c.conflict]))
         return evidence.answer(text, citations, notes)
 
     # -- lookups for other services -----------------------------------------------------------

@@ -35,7 +35,7 @@ from app.services.prompts import (
     format_sources,
 )
 from app.services.questions import condense, is_follow_up
-from app.services.verification import Checked, check
+from app.services.verification import Checked, check, check_figures
 from app.settings import Settings
 
 _ROLE = re.compile(r"^\s*(user|seller|assistant|question|standalone question)\s*:\s*", re.I)
@@ -90,8 +90,10 @@ class LLMWriter(QuotedWriter):
         sources = evidence.candidates[: self.settings.llm_sources]
         messages = ANSWER_PROMPT.format_messages(
             sources=format_sources(sources),
-            question=evidence.standalone,  # condensed and typo-corrected
+            # condensed and typo-corrected; in another language, the seller's own words
+            question=evidence.question if job.language else evidence.standalone,
             max_sentences=self.settings.answer_sentences,
+            language=job.language or "English",
         )
         try:
             raw = stream_text(
@@ -99,7 +101,7 @@ class LLMWriter(QuotedWriter):
             )
         except Exception as exc:
             return _fallback(quoted, describe_failure(exc, self.settings))
-        return self._verified(raw, evidence, sources, quoted)
+        return self._verified(raw, evidence, sources, quoted, across_languages=bool(job.language))
 
     # -- internals ----------------------------------------------------------------------------
     def condense(
@@ -126,7 +128,14 @@ class LLMWriter(QuotedWriter):
             return fallback, None
         return rewritten, None
 
-    def _verified(self, raw: str, evidence: Evidence, sources: list, extractive: Answer) -> Answer:
+    def _verified(
+        self,
+        raw: str,
+        evidence: Evidence,
+        sources: list,
+        extractive: Answer,
+        across_languages: bool = False,
+    ) -> Answer:
         text = raw.strip()
         if not text:
             return _fallback(extractive, f"The LLM provider ({self.label}) sent an empty answer.")
@@ -135,13 +144,19 @@ class LLMWriter(QuotedWriter):
                 [*evidence.notes, "The model found no answer to this in the sources."],
                 engine=self.label,
             )
-        checked = check(
-            text,
-            [p.text for p in sources],
-            self.settings.llm_min_support,
-            self.retrieval.sentence_vectors,
-            self.retrieval.embed_texts,
-        )
+        if across_languages:  # meaning cannot be compared across languages; figures can
+            best = _best_sentences(evidence)
+            checked = check_figures(
+                text, [p.text for p in sources], [best.get(p.id) for p in sources]
+            )
+        else:
+            checked = check(
+                text,
+                [p.text for p in sources],
+                self.settings.llm_min_support,
+                self.retrieval.sentence_vectors,
+                self.retrieval.embed_texts,
+            )
         unsupported = [c.text for c in checked.unsupported]
         if not checked.trustworthy:
             reason = (
@@ -166,6 +181,15 @@ class LLMWriter(QuotedWriter):
         )
 
 
+def _best_sentences(evidence: Evidence) -> dict[str, int]:
+    """Per passage, the start of its sentence that best answers the question: what a claim
+    in another language quotes when it states no figure to match."""
+    best: dict[str, int] = {}
+    for scored in evidence.scored:  # best first
+        best.setdefault(scored.passage.id, scored.sentence.start)
+    return best
+
+
 def _cited_text(checked: Checked, sources: list) -> tuple[str, list[Citation]]:
     """Supported sentences, each with one marker for the source sentence that backs it;
     markers are renumbered in order of first use."""
@@ -181,7 +205,7 @@ def _cited_text(checked: Checked, sources: list) -> tuple[str, list[Citation]]:
         if found is None:
             found = citation_for(len(citations) + 1, passage, claim.quote)
             citations.append(found)
-        sentence = claim.text if claim.text[-1:] in ".!?" else f"{claim.text}."
+        sentence = claim.text if claim.text[-1:] in ".!?。！？" else f"{claim.text}."
         parts.append(f"{sentence[:-1]} [{found.n}]{sentence[-1]}")
     return " ".join(parts), citations
 

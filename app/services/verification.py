@@ -16,7 +16,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from app.components.text import Sentence, looks_like_instruction, split_sentences, terms
+from app.components.text import (
+    SOURCE_LINE,
+    Sentence,
+    looks_like_instruction,
+    split_sentences,
+    terms,
+)
 
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -135,6 +141,44 @@ def check(
         claim.support, claim.source, claim.quote, claim.problem = best
         if not claim.problem and claim.support < min_support:
             claim.problem = f"support {claim.support:.2f} is below {min_support:.2f}"
+    return Checked(claims)
+
+
+_CJK_STOP = re.compile(r"([。！？](?:\s*\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\])*)\s*")
+
+
+def check_figures(text: str, sources: Sequence[str], preferred: Sequence[int | None]) -> Checked:
+    """Generated text in another language, checked by what carries over between languages
+    (an English embedding cannot compare meanings across them): every sentence must cite a
+    source that exists, and every figure it states must be in one sentence of that source,
+    exactly. It quotes that sentence; a sentence stating no figure quotes the cited source's
+    sentence that best answers the question (`preferred`: its start, per source)."""
+    claims = split_claims(_CJK_STOP.sub("\\1\n", text), len(sources))
+    for claim in claims:
+        if not claim.cited:
+            claim.problem = "cites no source"
+            continue
+        wanted = figures(claim.text)
+        for index in claim.cited:
+            sentences = [
+                s
+                for s in split_sentences(sources[index])
+                if not looks_like_instruction(s.text) and not SOURCE_LINE.match(s.text)
+            ]
+            if wanted:
+                hit = next((s for s in sentences if wanted <= figures(s.text)), None)
+            else:
+                hit = next((s for s in sentences if s.start == preferred[index]), None)
+                hit = hit or (sentences[0] if sentences else None)
+            if hit is not None:
+                claim.support, claim.source, claim.quote = 1.0, index, hit
+                break
+        else:
+            claim.problem = (
+                f"states {', '.join(sorted(wanted))}, which the cited source does not"
+                if wanted
+                else "no source text to check against"
+            )
     return Checked(claims)
 
 
