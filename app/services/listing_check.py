@@ -14,14 +14,17 @@ import io
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from app.components.catalogue import Listing, read_catalogue
 from app.components.database import Database
 from app.components.serialise import Serialisable
+from app.components.text import split_sentences
 from app.services.answering import Assistant, Citation
 from app.services.checklist import WEIGHTS, Severity
 from app.services.listing_detectors import Detectors, Hit, duplicate_groups
@@ -150,19 +153,37 @@ class ListingChecker:
         """The rule's verified citations (looked up once per rule): its statement must be
         backed by the quoted sentences, as an LLM's answer must be by its sources."""
         if rule.id not in self._cited:
-            found = self.assistant.cite(rule.cite.query, rule.cite.source, rule.cite.section)
-            embed = self.assistant.retrieval.embed_texts
-            checked = check(
-                rule.statement, [c.quote for c in found], self.min_support, embed, embed
-            )
+            self.cite_rules([rule])
+        return self._cited[rule.id]
+
+    def cite_rules(self, rules: list[Rule]) -> None:
+        """Cite and verify every rule not cited yet, with one embedding batch for all their
+        statements and quotes (the model's calls, not the matching, are what costs time)."""
+        pending = [r for r in {r.id: r for r in rules}.values() if r.id not in self._cited]
+        if not pending:
+            return
+        found = {
+            r.id: self.assistant.cite(r.cite.query, r.cite.source, r.cite.section) for r in pending
+        }
+        embed = _Batched(self.assistant.retrieval.embed_texts)
+        embed.add(
+            s.text
+            for r in pending
+            for text in [r.statement, *(c.quote for c in found[r.id])]
+            for s in split_sentences(text)
+        )
+        for rule in pending:
+            cites = found[rule.id]
+            quotes = [c.quote for c in cites]
+            checked = check(rule.statement, quotes, self.min_support, embed, embed)
             backing = {c.source for c in checked.supported if c.source is not None}
-            kept = [c for i, c in enumerate(found) if i in backing]
+            kept = [c for i, c in enumerate(cites) if i in backing]
             for n, citation in enumerate(kept, 1):
                 citation.n = n
             self._cited[rule.id] = (kept, bool(kept) and checked.trustworthy)
-        return self._cited[rule.id]
 
     def _findings(self, results: list[tuple[Listing, list[Hit]]]) -> list[ListingFinding]:
+        self.cite_rules([self.rules.rules[h.rule_id] for _, hits in results for h in hits])
         findings = []
         for listing, hits in results:
             for hit in hits:
@@ -208,6 +229,24 @@ class ListingChecker:
                 "VALUES (?,?,?,?)",
                 (report.source[:200], report.listings, report.at_risk, json.dumps(summary)),
             )
+
+
+class _Batched:
+    """An embedding function that embeds what it was given in advance in one batch and
+    remembers every vector, so repeated checks cost no further model calls."""
+
+    def __init__(self, embed: Callable[[list[str]], np.ndarray]) -> None:
+        self.embed = embed
+        self.vectors: dict[str, np.ndarray] = {}
+
+    def add(self, texts: Iterable[str]) -> None:
+        missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
+        if missing:
+            self.vectors.update(zip(missing, self.embed(missing), strict=True))
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        self.add(texts)
+        return np.array([self.vectors[t] for t in texts])
 
 
 def _duplicate_hit(rule: Rule, listing: Listing, first: Listing) -> Hit:
