@@ -16,9 +16,10 @@ def test_catalogue_upload_in_the_browser(app_url, page, tmp_path):
     catalogue = samples.write_csv(tmp_path / "catalogue.csv")
     page.goto(app_url)
     page.get_by_role("link", name="Check listings").click()
-    page.get_by_role("tab", name="Upload a catalogue").wait_for(timeout=420_000)
-    page.get_by_role("tab", name="Upload a catalogue").click()
+    page.get_by_text("Upload a catalogue").wait_for(timeout=420_000)
+    page.get_by_text("Upload a catalogue").click()
     page.locator("input[type='file']").set_input_files(str(catalogue))
+    page.get_by_text("catalogue.csv").first.wait_for(timeout=60_000)  # uploaded
     page.get_by_role("button", name="Check catalogue").click()
     page.get_by_text("Listings at risk").wait_for(timeout=180_000)
     assert f"23 of {len(samples.expected())}" in _main_text(page)

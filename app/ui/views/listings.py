@@ -36,38 +36,45 @@ def checker():
     return _checker(db, str(db.path))
 
 
-one, upload = st.tabs(["One listing", "Upload a catalogue"])
-with one, st.form("one-listing"):
-    title = st.text_input("Title")
-    description = st.text_area("Description", height=100)
-    left, right = st.columns(2)
-    category = left.text_input("Category", placeholder="e.g. Mobile Phone Bags & Cases")
-    brand = right.text_input("Brand (if any)")
-    markets = left.text_input("Target markets", placeholder="e.g. DE, FR, US")
-    authorised = right.checkbox("I hold this brand's authorisation")
-    with st.expander("EU details, certificates and more"):
-        manufacturer = st.text_input("Manufacturer (name and address)")
-        responsible = st.text_input("EU Responsible Person")
-        safety = st.text_input("Warnings and safety information")
-        certificates = st.text_input("Certificates on file", placeholder="e.g. CE, EN 71")
-        attributes = st.text_input("Attributes")
-    if st.form_submit_button("Check listing", type="primary"):
-        listing = Listing(
-            title=title, description=description, category=category, brand=brand,
-            markets=split_markets(markets), authorised=authorised, manufacturer=manufacturer,
-            responsible_person=responsible, safety=safety, certificates=certificates,
-            attributes=attributes, id="pasted listing",
-        )  # fmt: skip
-        try:
-            with st.spinner("Checking…"):
-                findings = checker().check(listing)
-            state.listing_report = CatalogueReport("pasted listing", 1, findings)
-        except ListingCheckError as exc:
-            st.error(str(exc))
+# A radio, not tabs: tabs fall back to the first one when an upload reruns the page.
+mode = st.radio(
+    "What to check", ["One listing", "Upload a catalogue"], horizontal=True, key="listing_mode"
+)
 
-with upload:
+
+def one_listing() -> None:
+    with st.form("one-listing"):
+        title = st.text_input("Title")
+        description = st.text_area("Description", height=100)
+        left, right = st.columns(2)
+        category = left.text_input("Category", placeholder="e.g. Mobile Phone Bags & Cases")
+        brand = right.text_input("Brand (if any)")
+        markets = left.text_input("Target markets", placeholder="e.g. DE, FR, US")
+        authorised = right.checkbox("I hold this brand's authorisation")
+        with st.expander("EU details, certificates and more"):
+            manufacturer = st.text_input("Manufacturer (name and address)")
+            responsible = st.text_input("EU Responsible Person")
+            safety = st.text_input("Warnings and safety information")
+            certificates = st.text_input("Certificates on file", placeholder="e.g. CE, EN 71")
+            attributes = st.text_input("Attributes")
+        if st.form_submit_button("Check listing", type="primary"):
+            listing = Listing(
+                title=title, description=description, category=category, brand=brand,
+                markets=split_markets(markets), authorised=authorised, manufacturer=manufacturer,
+                responsible_person=responsible, safety=safety, certificates=certificates,
+                attributes=attributes, id="pasted listing",
+            )  # fmt: skip
+            try:
+                with st.spinner("Checking…"):
+                    findings = checker().check(listing)
+                state.listing_report = CatalogueReport("pasted listing", 1, findings)
+            except ListingCheckError as exc:
+                st.error(str(exc))
+
+
+def catalogue_upload() -> None:
     file = st.file_uploader("Catalogue export (CSV or XLSX)", type=["csv", "xlsx"])
-    if file is not None and st.button("Check catalogue", type="primary"):
+    if st.button("Check catalogue", type="primary", disabled=file is None) and file is not None:
         settings = container().settings
         if file.size > settings.catalogue_max_mb * 1e6:
             st.error(
@@ -89,6 +96,12 @@ with upload:
                 state.listing_report = report
             except (CatalogueError, ListingCheckError) as exc:
                 st.error(str(exc))
+
+
+if mode == "One listing":
+    one_listing()
+else:
+    catalogue_upload()
 
 report: CatalogueReport | None = state.get("listing_report")
 if report is not None:
