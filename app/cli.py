@@ -633,6 +633,160 @@ def repair_db() -> None:
     console.print(f"{path} is healthy; nothing to repair.")
 
 
+# -- listing check (issue 18) ------------------------------------------------------------------
+def _listing_service(settings):
+    """The listing checker on the indexed rulebook; a bad rules file fails as one line."""
+    from app.container import build
+    from app.services.listing_rules import ListingRulesError
+
+    container = build(settings)
+    try:
+        container.listing_rules  # noqa: B018 - validate the YAML before loading the model
+    except ListingRulesError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        database = container.database()
+    except DatabaseError as exc:  # the check works; only the summary for inspections is lost
+        errors.print(f"[yellow]Warning:[/] {escape(str(exc))}")
+        database = None
+    return container.listings(database)
+
+
+def _print_findings(findings, heading: str) -> None:
+    console.rule(escape(heading))
+    if not findings:
+        console.print("[green]No rule risks found.[/]")
+    for f in findings:
+        marks = "".join(f"[{c.n}]" for c in f.citations)
+        console.print(
+            f"[bold]{escape(f.severity.upper())}[/] {escape(f.rule)} {escape(marks)}  "
+            f"[dim]{escape(f.listing_id)} · {escape(f.field)}[/]"
+        )
+        console.print(f"   words: {escape('; '.join(f.words))}")
+        if f.detail:
+            console.print(f"   [dim]{escape(f.detail)}[/]")
+        console.print(f"   -> {escape(f.change)}")
+
+
+def _print_rules_cited(findings) -> None:
+    shown: set[str] = set()
+    for f in findings:
+        if f.rule_id in shown:
+            continue
+        shown.add(f.rule_id)
+        for c in f.citations:
+            console.print(
+                f"[bold]{escape(f.rule)}[/] [{c.n}] {escape(c.title)} > {escape(c.section)}: "
+                f"“{escape(c.quote)}” [dim]{escape(c.url)}[/]"
+            )
+
+
+@cli.command("check-listings")
+def check_listings(
+    file: Annotated[Path, typer.Argument(help="Catalogue export: CSV or XLSX")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the report here (.csv or .md)")
+    ] = None,
+) -> None:
+    """Check a whole catalogue export against the rulebook: every rule risk, with the words
+    to change and the rule cited; summarised by rule and severity."""
+    from app.components.catalogue import CatalogueError, read_catalogue
+    from app.services.listing_check import ListingCheckError, report_csv, report_markdown
+
+    settings = get_settings()
+    if out is not None and out.suffix.lower() not in (".csv", ".md"):
+        raise _fail(f"--out must end in .csv or .md, not '{out.suffix or out.name}'.")
+    try:
+        listings = read_catalogue(file, settings.catalogue_max_mb)
+    except CatalogueError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        service = _listing_service(settings)
+        with Progress(
+            TextColumn("[bold blue]Checking"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=errors,
+            transient=True,
+            disable=as_json,
+        ) as progress:
+            task = progress.add_task("", total=len(listings))
+            report = service.check_catalogue(
+                listings,
+                file.name,
+                lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        service.save_summary(report)
+    except (*EXPECTED, ListingCheckError) as exc:
+        raise _fail(str(exc)) from None
+    if out is not None:
+        text = report_csv(report) if out.suffix.lower() == ".csv" else report_markdown(report)
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise _fail(f"Cannot write {out}: {exc.strerror or exc}.") from None
+    if as_json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return
+    _print_findings(report.findings, f"{file.name}: {len(report.findings)} findings")
+    table = Table(title="Summary by rule")
+    for column in ("severity", "rule", "listings"):
+        table.add_column(column)
+    for row in report.by_rule():
+        table.add_row(row["severity"], row["rule"], str(row["listings"]))
+    console.print(table)
+    counts = ", ".join(f"{n} {s}" for s, n in report.by_severity().items() if n)
+    console.print(
+        f"{report.listings} listings checked in {report.seconds:.1f} s; "
+        f"{report.at_risk} at risk ({counts or 'no findings'})."
+    )
+    _print_rules_cited(report.findings)
+    if out is not None:
+        console.print(f"Report written to {out}")
+
+
+@cli.command("check-listing")
+def check_listing(
+    title: Annotated[str, typer.Option(help="The listing's title")],
+    description: Annotated[str, typer.Option(help="The listing's description")] = "",
+    category: Annotated[str, typer.Option(help="The category it is listed in")] = "",
+    brand: Annotated[str, typer.Option(help="The brand it is listed under")] = "",
+    authorised: Annotated[
+        bool, typer.Option("--authorised", help="You hold the brand's authorisation")
+    ] = False,
+    price: Annotated[float | None, typer.Option(help="Price")] = None,
+    attributes: Annotated[str, typer.Option(help="Attributes as text")] = "",
+    markets: Annotated[str, typer.Option(help="Target markets, e.g. 'DE, FR, US'")] = "",
+    manufacturer: Annotated[str, typer.Option(help="Manufacturer name and address")] = "",
+    responsible_person: Annotated[str, typer.Option(help="EU Responsible Person")] = "",
+    safety: Annotated[str, typer.Option(help="Warnings and safety information")] = "",
+    certificates: Annotated[str, typer.Option(help="Certificates on file, e.g. 'CE, FDA'")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Check one listing against the rulebook."""
+    from app.components.catalogue import Listing, split_markets
+    from app.services.listing_check import ListingCheckError
+
+    listing = Listing(
+        title=title, description=description, category=category, brand=brand,
+        price=price, attributes=attributes, markets=split_markets(markets),
+        authorised=authorised, manufacturer=manufacturer,
+        responsible_person=responsible_person, safety=safety, certificates=certificates,
+        id="listing",
+    )  # fmt: skip
+    try:
+        findings = _listing_service(get_settings()).check(listing)
+    except (*EXPECTED, ListingCheckError) as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        print(json.dumps([f.to_dict() for f in findings], ensure_ascii=False, indent=2))
+        return
+    _print_findings(findings, title[:80])
+    _print_rules_cited(findings)
+
+
 def _interactive(service, store: str | None, resume: int | None) -> int:
     from rich.prompt import Confirm, Prompt
 

@@ -25,6 +25,8 @@ from app.services.drafting import DraftingService, Templates, load_templates
 from app.services.generation import answerer_for
 from app.services.inspection import InspectionService
 from app.services.knowledge import KnowledgeBase
+from app.services.listing_check import ListingChecker
+from app.services.listing_rules import ListingRules, load_listing_rules
 from app.settings import Settings, get_settings
 
 
@@ -86,6 +88,20 @@ class Container:
 
     def drafting(self, database: Database | None = None) -> DraftingService:
         return DraftingService(self.templates, self.assistant, database)
+
+    @cached_property
+    def listing_rules(self) -> ListingRules:
+        return load_listing_rules(self.settings.listing_checks)
+
+    def listings(self, database: Database | None = None) -> ListingChecker:
+        """The listing check; with a database it keeps catalogue summaries for inspections."""
+        return ListingChecker(
+            self.listing_rules,
+            self.assistant,
+            self.settings.llm_min_support,
+            self.settings.catalogue_max_mb,
+            database,
+        )
 
 
 def build(settings: Settings | None = None, embeddings: Embeddings | None = None) -> Container:

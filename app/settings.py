@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     checklist_path: Path = Path("knowledge/checklists/store-health.yaml")
     # Drafting templates for buyer replies and appeals (YAML, validated on load).
     templates_path: Path = Path("knowledge/templates/cases.yaml")
+    # The listing check's rules and word lists (YAML; default: KNOWLEDGE_DIR/listing-checks).
+    listing_checks_dir: Path | None = None
+    catalogue_max_mb: float = Field(50.0, gt=0, description="largest catalogue file checked")
 
     # Chroma: embedded on disk unless a server host is given.
     chroma_host: str | None = None
@@ -137,7 +140,12 @@ class Settings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator(
-        "llm_model_path", "embedding_model_path", "refusal_model", "glossary_dir", mode="before"
+        "llm_model_path",
+        "embedding_model_path",
+        "refusal_model",
+        "glossary_dir",
+        "listing_checks_dir",
+        mode="before",
     )
     @classmethod
     def _blank_path_is_none(cls, value: object) -> object:
@@ -155,6 +163,10 @@ class Settings(BaseSettings):
     @property
     def glossaries(self) -> Path:
         return self.glossary_dir or self.knowledge_dir / "glossary"
+
+    @property
+    def listing_checks(self) -> Path:
+        return self.listing_checks_dir or self.knowledge_dir / "listing-checks"
 
     @property
     def records_path(self) -> Path:

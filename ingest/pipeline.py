@@ -36,7 +36,8 @@ from ingest.loaders import SUPPORTED, LoadedDoc, SkipFile, load_file
 
 ProgressFn = Callable[[str, int, int], None]
 NoticeFn = Callable[[str], None]
-DATA_FOLDERS = {"checklists", "templates", "glossary"}  # app data in knowledge/, not guidance
+# App data in knowledge/, not guidance: never indexed.
+DATA_FOLDERS = {"checklists", "templates", "glossary", "listing-checks"}
 INDEX_BATCH = 64
 
 

@@ -77,6 +77,17 @@ MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL DEFAULT (datetime('now'))
     );
     """,
+    # 5: what each catalogue listing check found, for the self-inspection to start from
+    """
+    CREATE TABLE listing_checks (
+        id INTEGER PRIMARY KEY,
+        checked_at TEXT NOT NULL DEFAULT (datetime('now')),
+        source TEXT NOT NULL,
+        listings INTEGER NOT NULL,
+        at_risk INTEGER NOT NULL,
+        summary_json TEXT NOT NULL
+    );
+    """,
 ]
 
 

@@ -230,6 +230,40 @@ class InspectionService:
             {a["item_id"]: ItemAnswer(a["answer"], a["note"]) for a in answers},
         )
 
+    # -- the listing check's results -------------------------------------------------------------
+    def catalogue_hints(self) -> tuple[str, dict[str, ItemAnswer]] | None:
+        """Suggested answers from the last catalogue listing check (`compliance check-listings`
+        or the Check listings page): "no" where it found listings breaking an item's rules,
+        "yes" where it found none. None when no catalogue was checked yet."""
+        row = self.db.fetch_one("SELECT * FROM listing_checks ORDER BY id DESC LIMIT 1")
+        if row is None:
+            return None
+        label = f"{row['source']} on {row['checked_at']} UTC, {row['listings']} listings"
+        hints = {}
+        for item_id, rules in json.loads(row["summary_json"])["items"].items():
+            found = "; ".join(
+                f"{r['rule']}: {r['listings']} listing{'s' if r['listings'] != 1 else ''}"
+                for r in rules
+            )
+            note = f"Catalogue check ({label}): " + (found or "no problem of this kind found.")
+            hints[item_id] = ItemAnswer("no" if rules else "yes", note)
+        return label, hints
+
+    def prefill_from_catalogue(self, inspection_id: int) -> int:
+        """Answer the still-unanswered listing items from the last catalogue check (the
+        seller's own answers are never overwritten); returns how many were filled."""
+        hints = self.catalogue_hints()
+        inspection = self.get(inspection_id)
+        if hints is None:
+            return 0
+        applicable = {item.id for _, item in self.checklist.applicable(inspection.profile)}
+        filled = 0
+        for item_id, hint in hints[1].items():
+            if item_id in applicable and item_id not in inspection.answers:
+                self.answer(inspection_id, item_id, hint.answer, hint.note)
+                filled += 1
+        return filled
+
     def list(self) -> list[Inspection]:
         rows = self.db.fetch_all("SELECT id FROM inspections ORDER BY updated_at DESC, id DESC")
         return [self.get(r["id"]) for r in rows]

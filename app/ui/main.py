@@ -22,6 +22,7 @@ navigation = st.navigation(
             st.Page(PAGES / "ask.py", title="Ask", icon=":material/chat:", default=True),
             st.Page(PAGES / "inspection.py", title="Self-inspection", icon=":material/checklist:"),
             st.Page(PAGES / "draft.py", title="Draft a message", icon=":material/edit_note:"),
+            st.Page(PAGES / "listings.py", title="Check listings", icon=":material/fact_check:"),
         ],
         "Library": [
             st.Page(PAGES / "knowledge.py", title="Knowledge base", icon=":material/menu_book:"),

@@ -76,6 +76,13 @@ def answer_screen(inspection_id: int) -> None:
         answered / len(applicable),
         text=f"{md_escape(inspection.store_name)}: {answered} of {len(applicable)} answered",
     )
+    hints = service.catalogue_hints()
+    if hints and st.button(f"Answer listing questions from the last catalogue check ({hints[0]})"):
+        filled = service.prefill_from_catalogue(inspection_id)
+        for item_id in hints[1]:
+            state.pop(f"ans-{inspection_id}-{item_id}", None)  # show the stored answers
+        st.toast(f"{filled} question(s) answered from the catalogue check; change any you like.")
+        st.rerun()
     st.subheader(f"{index + 1}/{len(sections)} · {section.title}")
     for sec, item in applicable:
         if sec.id != section.id:
