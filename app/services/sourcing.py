@@ -12,6 +12,13 @@ from typing import Protocol
 from app.components.provenance import LABELS, WEAK, age_years, newest, refs_in
 from app.components.retriever import Passage
 
+_A = {
+    "official": "the official AliExpress rules",
+    "law text": "the law text",
+    "official copy": "a copy of the official rules",
+    "third-party": "a third-party guide",
+    "forum": "a forum post",
+}
 _CONFLICT = re.compile(r"\bconflict|\bsources (?:disagree|differ)", re.I)
 
 
@@ -98,10 +105,7 @@ def conflict_note(passage: Passage, span: tuple[int, int], markers: Sequence[int
     refs = refs_in(passage.text[span[0] : span[1]])
     latest = newest(refs)
     newer = (
-        f" The newest source named is {LABELS.get(latest.authority, 'a source').lower()} "
-        f"dated {latest.date}."
-        if latest
-        else ""
+        f" The newest source named is {_A[latest.authority]} dated {latest.date}." if latest else ""
     )
     return f"Sources disagree on this point: see {_markers(markers)} for each value.{newer}"
 
