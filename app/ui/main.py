@@ -31,20 +31,19 @@ navigation = st.navigation(
     }
 )
 from app.components.logs import route_library_logs  # noqa: E402
-from app.ui.resources import database_banner  # noqa: E402
+from app.ui.resources import database_banner, setup_fault, startup  # noqa: E402
 
 route_library_logs(get_settings())
+startup()  # model and index load in the background; pages that need them wait with a spinner
 database_banner()
 with st.sidebar:
     st.caption(
         "Offline assistant for AliExpress sellers. Answers quote the indexed rulebook with "
         "numbered sources. Not legal advice; check figures against the current seller rules."
     )
-from app.components.embeddings import ModelNotFoundError  # noqa: E402
-from app.components.store import ModelMismatchError, StoreUnavailableError  # noqa: E402
-from ingest.pipeline import IngestBusyError  # noqa: E402
-
 try:
     navigation.run()
-except (ModelNotFoundError, ModelMismatchError, StoreUnavailableError, IngestBusyError) as exc:
+except Exception as exc:
+    if not setup_fault(exc):
+        raise
     st.error(str(exc), icon="⚠️")  # the fix is in the message; no traceback for a setup fault
