@@ -96,10 +96,16 @@ def _sources(citations: list[dict[str, Any]], passages: dict, message_id: int | 
     st.caption(f"Sources ({len(citations)})")
     with st.container(horizontal=True, gap="small"):
         for citation in citations:
-            title = citation.get("title") or citation.get("source", "")
-            short = title if len(title) <= CHIP_CHARS else title[: CHIP_CHARS - 1].rstrip() + "…"
+            short = _shorten(chip_label(citation), CHIP_CHARS)
             with st.popover(f"[{citation['n']}] {md_escape(short)}"):
                 _source_detail(citation, passages.get(citation.get("passage_id")))
+
+
+def chip_label(citation: dict[str, Any]) -> str:
+    """The most specific heading of a source: answers often quote one document several
+    times, and its sections tell the chips apart."""
+    section = str(citation.get("section") or "").split(" > ")[-1].strip()
+    return section or citation.get("title") or citation.get("source", "")
 
 
 def _source_detail(citation: dict[str, Any], passage: dict[str, Any] | None) -> None:

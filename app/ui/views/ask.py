@@ -27,6 +27,11 @@ EXAMPLES = [
     "How many serious IP infringements close a store?",
     "What must an EU product listing show under the GPSR?",
 ]
+SCROLL_TO = (  # the margin keeps the answer's first line clear of the app's header
+    "<script>setTimeout(() => { const at = document.getElementById('ID');"
+    " if (at) { at.style.scrollMarginTop = '5rem'; at.scrollIntoView({block: 'start'}); } },"
+    " 200)</script>"
+)
 QUEUE = "ask_queue"  # questions sent but not answered yet, oldest first
 WELCOME = """\
 Ask about AliExpress seller rules in your own words: refunds and disputes, shipping deadlines,
@@ -103,8 +108,11 @@ def answer(store, slot, question: str, history: list[dict[str, str]]) -> str:
         message_id = store.add_message(conversation_id, "assistant", result.text, result.to_dict())
         st.session_state[QUEUE].pop(0)
         st.session_state.conversation_id = conversation_id
+        st.html(f'<div id="answer-{message_id}"></div>')  # our own markup, an id only
         render_answer(result.to_dict(), message_id)
         st.feedback("thumbs", key=f"fb-{message_id}", on_change=save_feedback, args=(message_id,))
+        # the view rests on the answer's start, not on its last line
+        st.html(SCROLL_TO.replace("ID", f"answer-{message_id}"), unsafe_allow_javascript=True)
     return result.text
 
 
