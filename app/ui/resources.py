@@ -119,7 +119,7 @@ def ensure_index() -> None:
             line = st.empty()
             while not loading.ready.wait(0.25):
                 number, total = loading.progress[1:]
-                # an element written each turn: a question sent meanwhile can interrupt
+                # an element written each turn: leaving for another page need not wait
                 if total:
                     line.progress(number / total, text=loading.label())
                 else:  # e.g. waiting for another ingest to finish

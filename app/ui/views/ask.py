@@ -1,9 +1,10 @@
 """Ask page: a chat over the rulebook. Each browser session has its own conversation; every
 question and answer is saved so it can be reopened from History.
 
-A question sent while another is being answered waits in this session's queue (shown at once)
-and is answered next, so nothing typed is lost. The chat is a fragment: sending a question
-reruns the chat only, not the whole page.
+A question goes into this session's queue first thing in the run it causes, is shown at once,
+and is answered and saved in order, so one sent while another is being answered is never lost.
+The chat is a fragment: sending a question reruns the chat only, not the whole page. The page
+draws at once after a server start, its input off until the rulebook has loaded.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ open. It is guidance, not legal advice: check figures against the current seller
 
 
 def enqueue(question: str | None) -> None:
-    """Runs before the rerun a new question causes, so it is kept even if that rerun
-    interrupts one that is still answering."""
+    """The input's callback: it runs before anything else in the run the question causes, so
+    the question is kept even when that run is cut short."""
     if question and question.strip():
         st.session_state.setdefault(QUEUE, []).append(question.strip())
 
@@ -167,8 +168,7 @@ def chat() -> None:
 st.title("Ask about AliExpress rules")
 with st.sidebar:
     if st.button("New conversation", icon=":material/add:", width="stretch"):
-        st.session_state.conversation_id = None
-        st.session_state[QUEUE] = []
+        st.session_state.conversation_id = None  # a question still queued starts it
 loading = st.container()
 chat()
 if not ready():  # the page is already drawn, its input off until the rulebook is loaded
