@@ -31,10 +31,9 @@ navigation = st.navigation(
     }
 )
 from app.components.logs import route_library_logs  # noqa: E402
-from app.ui.resources import database_banner, setup_fault, startup  # noqa: E402
+from app.ui.resources import database_banner, setup_fault  # noqa: E402
 
 route_library_logs(get_settings())
-startup()  # model and index load in the background; pages that need them wait with a spinner
 database_banner()
 with st.sidebar:
     st.caption(

@@ -100,9 +100,14 @@ class Startup:
 WARM_UP = "How long do I have to respond to a refund request?"
 
 
+_started = threading.Event()  # set once the load has begun in this process
+
+
 @st.cache_resource(show_spinner=False)
 def startup() -> Startup:
-    """Started by the first page of the process (`main.py`), before it renders."""
+    """Begun by the first page that needs the model, once that page has drawn (Ask) or
+    before it draws (pages that cannot work without it)."""
+    _started.set()
     try:
         db: Database | None = _database()
     except DatabaseError:
@@ -141,8 +146,9 @@ def setup_fault(exc: Exception) -> bool:
 
 
 def ready() -> bool:
-    """Whether the model and index are loaded, without waiting."""
-    return startup().ready.is_set()
+    """Whether the model and index are loaded; neither waits nor begins the load, so a page
+    draws before the load's imports compete with it."""
+    return _started.is_set() and startup().ready.is_set()
 
 
 def assistant() -> Assistant:

@@ -171,7 +171,7 @@ with st.sidebar:
         st.session_state.conversation_id = None  # a question still queued starts it
 loading = st.container()
 chat()
-if not ready():  # the page is already drawn, its input off until the rulebook is loaded
+if not ready():  # the page is drawn, its input off until the rulebook has loaded: load it now
     with loading:
         ensure_index()
     st.rerun()
