@@ -34,6 +34,7 @@ SCROLL_TO = (  # the margin keeps the answer's first line clear of the app's hea
     " 200)</script>"
 )
 QUEUE = "ask_queue"  # questions sent but not answered yet, oldest first
+THANKS = "ask_feedback_saved"
 WELCOME = """\
 Ask about AliExpress seller rules in your own words: refunds and disputes, shipping deadlines,
 penalty points, intellectual property, product listings, EU product safety and VAT.
@@ -55,7 +56,7 @@ def save_feedback(message_id: int) -> None:
         return
     comment = st.session_state.get(f"fbc-{message_id}", "") if choice == 0 else ""
     conversations().record_feedback(message_id, 1 if choice == 1 else -1, comment)
-    st.toast("Thanks, your feedback was saved.")
+    st.session_state[THANKS] = True  # said by the chat, not here: a callback draws nothing
 
 
 def feedback_widgets(message) -> None:
@@ -126,6 +127,8 @@ def chat() -> None:
             conversation = store.get(st.session_state.conversation_id)
         except UnknownConversation:
             st.session_state.conversation_id = None
+    if st.session_state.pop(THANKS, False):
+        st.toast("Thanks, your feedback was saved.")
     queue: list[str] = st.session_state.setdefault(QUEUE, [])
     # Streamlit keeps only the latest of two questions sent during one run: while a run may be
     # long (loading, an LLM writing) the input is off; the quick quoted answers keep it on
