@@ -80,11 +80,12 @@ def feedback_widgets(message) -> None:
 
 
 def welcome() -> None:
-    st.markdown(WELCOME)
-    st.caption("Try one of these:")
-    with st.container(horizontal=True, gap="small"):
-        for example in EXAMPLES:
-            st.button(example, on_click=enqueue, args=(example,), disabled=not ready())
+    with st.container():  # one block, so the first question's bubble replaces it at once
+        st.markdown(WELCOME)
+        st.caption("Try one of these:")
+        with st.container(horizontal=True, gap="small"):
+            for example in EXAMPLES:
+                st.button(example, on_click=enqueue, args=(example,), disabled=not ready())
 
 
 def answer(store, slot, question: str, history: list[dict[str, str]]) -> str:
