@@ -10,7 +10,7 @@ DEV_STAMP := $(VENV)/.installed-dev-stamp
 # the first time, then pip's wheel cache makes it instant.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: install install-dev ingest run test lint eval coverage calibrate bench clean lock
+.PHONY: install install-dev ingest run test lint eval coverage calibrate bench bench-ui clean lock
 
 # Runtime dependencies only, at the versions CI proved (requirements.lock as constraints).
 $(STAMP): pyproject.toml $(LOCK)
@@ -78,6 +78,12 @@ lint: install-dev
 
 bench: install
 	$(BIN)/python -m bench.run
+
+# The app in Chromium (playwright, dev extra): restart to a usable Ask page, one warm answer,
+# six sessions asking at once. Uses the index in DATA_DIR, so it ingests first.
+bench-ui: install-dev
+	$(BIN)/compliance ingest > /dev/null
+	$(BIN)/python -m bench.ui
 
 clean:
 	rm -rf .data test-artifacts .pytest_cache .ci/.tools

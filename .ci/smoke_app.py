@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.e2e.chromium import CHROMIUM_ARGS
@@ -28,6 +28,7 @@ def main(url: str) -> int:
         page.goto(url)
         box = page.get_by_placeholder("Ask a rule question", exact=False)
         box.wait_for(timeout=240_000)
+        expect(box).to_be_enabled(timeout=240_000)  # off until the rulebook has loaded
         box.fill(QUESTION)
         box.press("Enter")
         answer = page.locator("[data-testid='stChatMessage']").nth(1)

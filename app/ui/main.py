@@ -32,7 +32,7 @@ navigation = st.navigation(
     }
 )
 from app.components.logs import route_library_logs  # noqa: E402
-from app.ui.resources import database_banner  # noqa: E402
+from app.ui.resources import database_banner, setup_fault  # noqa: E402
 
 route_library_logs(get_settings())
 database_banner()
@@ -41,11 +41,9 @@ with st.sidebar:
         "Offline assistant for AliExpress sellers. Answers quote the indexed rulebook with "
         "numbered sources. Not legal advice; check figures against the current seller rules."
     )
-from app.components.embeddings import ModelNotFoundError  # noqa: E402
-from app.components.store import ModelMismatchError, StoreUnavailableError  # noqa: E402
-from ingest.pipeline import IngestBusyError  # noqa: E402
-
 try:
     navigation.run()
-except (ModelNotFoundError, ModelMismatchError, StoreUnavailableError, IngestBusyError) as exc:
+except Exception as exc:
+    if not setup_fault(exc):
+        raise
     st.error(str(exc), icon="⚠️")  # the fix is in the message; no traceback for a setup fault

@@ -41,10 +41,16 @@ def start_app(env: dict[str, str], log: Path):
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
+def app_base(tmp_path_factory) -> Path:
+    """The app's folder: kb/ (its knowledge/) and data/ (index and app.sqlite)."""
+    return tmp_path_factory.mktemp("app")
+
+
+@pytest.fixture(scope="session")
+def app_url(app_base):
     """Start the app on a fresh data dir: it must index knowledge/ by itself on first run."""
     _need_browser()
-    base = tmp_path_factory.mktemp("app")
+    base = app_base
     shutil.copytree(KNOWLEDGE, base / "kb")
     env = {
         **os.environ,
