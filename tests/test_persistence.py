@@ -65,6 +65,12 @@ def test_conversation_lifecycle_and_export(tmp_path):
         store.record_feedback(conversation.messages[0].id, 1)  # questions are not rated
 
     store.rename(cid, "Dispute deadline")
+    [listed] = store.list()  # the list tells conversations apart by their first question
+    assert (listed.title, listed.first_question, listed.questions) == (
+        "Dispute deadline",
+        "How long do I have to respond?",
+        1,
+    )
     markdown = store.export_markdown(cid)
     assert markdown.startswith("# Dispute deadline")
     assert (

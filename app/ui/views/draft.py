@@ -8,6 +8,7 @@ from datetime import date
 
 import streamlit as st
 
+from app.components.text import plural
 from app.services.deadlines import deadline
 from app.services.drafting import DATE_FIELDS, DraftingError, parse_case
 from app.ui.resources import drafting, engine, ensure_index, md_escape, slug
@@ -88,9 +89,9 @@ with st.sidebar, st.expander("Deadline calculator", expanded=False, icon=":mater
     working = st.toggle("Working days (China's calendar)", key="calc-working")
     result = deadline("Deadline", start, int(days), date.today(), working)
     message = f"Due {result.due:%a %d %b %Y}: " + (
-        f"overdue by {-result.days_left} day(s)"
+        f"overdue by {plural(-result.days_left, 'day')}"
         if result.overdue
-        else f"{result.days_left} day(s) left"
+        else f"{plural(result.days_left, 'day')} left"
     )
     (st.error if result.overdue else st.info)(message)
     if working:
@@ -126,7 +127,7 @@ with st.form("case"):
         given["proposal"] = left.selectbox(
             "What you propose", list(PROPOSALS), format_func=PROPOSALS.get, key=key("proposal")
         )
-    given["tone"] = right.radio(
+    given["tone"] = (right if "proposal" in chosen.fields else left).radio(
         "Tone",
         list(TONES),
         format_func=TONES.get,
@@ -175,9 +176,9 @@ if result is not None:
         text = (
             f"{item.what}: due {item.due:%a %d %b %Y} "
             + (
-                f"(OVERDUE by {-item.days_left} day(s))"
+                f"(OVERDUE by {plural(-item.days_left, 'day')})"
                 if item.overdue
-                else f"({item.days_left} day(s) left)"
+                else f"({plural(item.days_left, 'day')} left)"
             )
             + f". Basis: {item.basis}."
         )
