@@ -605,6 +605,13 @@ def draft(
         state = "[bold red]OVERDUE[/]" if d.overdue else f"{d.days_left} day(s) left"
         console.print(f"Deadline: {escape(d.what)}: {d.due.isoformat()} ({state}; {d.basis})")
     console.print("Evidence to attach: " + "; ".join(result.evidence))
+    if result.evidence_missing:
+        console.print(
+            "[yellow]Not in your evidence list yet:[/] "
+            + escape("; ".join(result.evidence_missing))
+        )
+    for suggestion in result.suggestions:  # claims the seller has not confirmed
+        console.print(f"[cyan]Not in the draft until you confirm it:[/] {escape(suggestion)}")
     for c in result.citations:
         console.print(f"[{c.n}] {escape(c.title)} > {escape(c.section)}: “{escape(c.quote)}”")
     for fact in result.missing:

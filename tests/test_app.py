@@ -88,10 +88,12 @@ def test_history_reopens_renames_and_exports(app_dirs):
     app = new_app()
     assert not app.chat_message  # a new browser session starts empty: nothing leaks
     app.switch_page("views/history.py").run()
-    choice = app.selectbox(key="history-choice")
-    index = next(i for i, label in enumerate(choice.options) if "trademarked" in label)
-    choice.select_index(index).run()
-    target = app.selectbox(key="history-choice").value
+    choice = app.radio(key="history-choice")  # a list, not a dropdown
+    label = next(label for label in choice.options if "trademarked" in label)
+    assert "UTC" in label and "1 question" in label
+    target = next(c.id for c in saved(app_dirs).list() if "trademarked" in c.first_question)
+    choice.set_value(target).run()
+    assert app.radio(key="history-choice").value == target
     app.text_input[0].set_value("Branded goods paperwork")
     next(b for b in app.button if b.label == "Save name").click().run()
     assert saved(app_dirs).get(target).title == "Branded goods paperwork"
@@ -136,12 +138,19 @@ def test_short_inspection_to_the_report(app_dirs):
     radios[0].set_value("no").run()  # the single-account question: critical
     for radio in app.radio[1:]:
         radio.set_value("yes").run()
-    assert any("Note" in t.label for t in app.text_input)  # a "no" asks for a note
+    note = next(t for t in app.text_input if "Note" in t.label)  # a "no" asks for a note
+    note.set_value("Second account belongs to a partner").run()
     next(b for b in app.button if b.label == "Next").click().run()
     assert any("Product listings" in s.value for s in app.subheader)
     next(b for b in app.button if b.label == "Finish now and see report").click().run()
     assert not app.exception, app.exception
+    assert not any(m.label == "Overall score" for m in app.metric)  # it asks first
+    assert any("unanswered" in w.value for w in app.warning)
+    next(b for b in app.button if b.label == "Yes, finish now").click().run()
+    assert not app.exception, app.exception
     shown = texts(app)
+    assert any("from 5 of" in w.value and "answers: partial" in w.value for w in app.warning)
+    assert "Your note:** Second account belongs to a partner" in shown
     assert "Do you sell through a single AliExpress seller account" in shown
     assert "A member may hold only one AliExpress account" in shown  # the cited rule
     assert any(m.label == "Overall score" for m in app.metric)

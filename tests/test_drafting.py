@@ -12,7 +12,15 @@ import pytest
 import yaml
 
 from app.services.deadlines import deadline, due_date
-from app.services.drafting import DraftingError, DraftingService, load_templates, parse_case
+from app.services.drafting import (
+    DATE_FIELDS,
+    DraftingError,
+    DraftingService,
+    load_templates,
+    match_evidence,
+    parse_case,
+    readable,
+)
 from app.services.evaluation import document_reader
 from tests.conftest import KNOWLEDGE, cli_env, run_cli
 
@@ -29,6 +37,11 @@ FULL = {
     "evidence": ["Carrier weighing record", "Photos of the item before packing"],
     "today": "2026-11-24",
 }
+
+
+def shown(name: str) -> str:
+    """A FULL fact as a draft writes it: dates the way a buyer reads them."""
+    return readable(date.fromisoformat(FULL[name])) if name in DATE_FIELDS else FULL[name]
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +83,7 @@ def test_every_type_renders_full_and_minimal_without_placeholders(templates, ser
             if facts:
                 for name in ("order_id", "tracking_number", "shipped_date", "penalty_date"):
                     if "{" + name + "}" in body:
-                        assert FULL[name] in draft.text, (case_type.id, name)
+                        assert shown(name) in draft.text, (case_type.id, name)
                 assert not draft.missing, (case_type.id, draft.missing)
             else:
                 assert {m.fact for m in draft.missing} >= set(case_type.needs), case_type.id
@@ -227,4 +240,88 @@ def test_any_fact_given_appears_in_the_draft(templates, service):
         for given in [*((n,) for n in names), *itertools.combinations(names, 2)]:
             draft = service.draft(parse_case({"type": case_type.id, **{n: FULL[n] for n in given}}))
             for name in given:
-                assert FULL[name] in draft.text, (case_type.id, given, draft.text)
+                assert shown(name) in draft.text, (case_type.id, given, draft.text)
+
+
+def test_form_fields_are_declared_per_case_type_and_validated(templates, tmp_path):
+    ip = templates.type("appeal-ip-counter-notice")
+    assert not {"tracking_number", "carrier", "amount", "buyer_claim"} & set(ip.fields)
+    assert {"tracking_number", "carrier"} <= set(templates.type("inr-tracking-stalled").fields)
+    raw = yaml.safe_load(TEMPLATES.read_text())
+    ip_raw = next(t for t in raw["types"] if t["id"] == "appeal-ip-counter-notice")
+    ip_raw["fields"] = ["evidence"]  # its opening line and deadline use penalty_date
+    path = tmp_path / "cases.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(DraftingError, match="penalty_date"):
+        load_templates(path)
+
+
+def test_a_draft_states_no_action_the_seller_did_not_confirm(service):
+    case = {"type": "inr-tracking-stalled", **FULL, "carrier": "Cainiao Standard"}
+    draft = service.draft(parse_case(case))
+    assert "investigate" not in draft.text and "Cainiao Standard" in draft.text
+    assert any("Ask the carrier to investigate" in s for s in draft.suggestions)
+    confirmed = service.draft(parse_case({**case, "confirmed": ["carrier-enquiry"]}))
+    assert "We have asked Cainiao Standard to investigate." in confirmed.text
+    assert not confirmed.suggestions
+    with pytest.raises(DraftingError, match="no statement"):
+        service.draft(parse_case({**case, "confirmed": ["made-up"]}))
+
+
+def test_every_claim_line_is_left_out_until_confirmed(templates, service):
+    for case_type in templates.types:
+        claimed = [line for line in case_type.body if line.claim]
+        draft = service.draft(parse_case({"type": case_type.id, **FULL, "tone": "firm"}))
+        for line in claimed:
+            for wording in line.wordings():
+                assert wording.split("{")[0] not in draft.text, (case_type.id, wording)
+        assert len(draft.suggestions) == len({line.claim for line in claimed}), case_type.id
+        every = [c.id for c in case_type.claims]
+        sure = service.draft(parse_case({**FULL, "type": case_type.id, "confirmed": every}))
+        assert not sure.suggestions
+
+
+def test_the_buyer_is_thanked_once(templates, service):
+    for case_type in templates.types:
+        for tone in ("warm", "neutral", "firm"):
+            text = service.draft(parse_case({"type": case_type.id, **FULL, "tone": tone})).text
+            assert len(re.findall(r"\bthank(s| you)\b", text, re.I)) <= 1, (case_type.id, tone)
+    warm = service.draft(parse_case({"type": "wrong-or-missing", **FULL, "tone": "warm"})).text
+    assert warm.startswith("Hello,\n") and "We are here to help." in warm
+
+
+def test_dates_read_the_way_a_buyer_reads_them(service):
+    draft = service.draft(parse_case({"type": "inr-in-transit", **FULL}))
+    assert "3 November 2026" in draft.text
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", draft.text)
+    assert readable(date(2026, 10, 30)) == "30 October 2026"
+
+
+def test_an_overdue_appeal_says_it_is_late(service):
+    case = {"type": "appeal-ip-counter-notice", "penalty_date": "2026-11-02"}
+    late = service.draft(parse_case({**case, "today": "2026-11-27"}))
+    assert late.deadlines[0].overdue
+    assert "after the deadline of 5 November 2026" in late.text
+    on_time = service.draft(parse_case({**case, "today": "2026-11-03"}))
+    assert "deadline" not in on_time.text
+    reply = service.draft(parse_case({"type": "damaged", **FULL, "today": "2026-12-30"}))
+    assert reply.deadlines[0].overdue and "deadline" not in reply.text  # buyers are not told
+
+
+def test_typed_evidence_is_matched_against_the_expected_list(service):
+    draft = service.draft(
+        parse_case(
+            {
+                "type": "appeal-ip-counter-notice",
+                "penalty_date": "2026-11-20",
+                "evidence": "Trademark registration certificate\nPurchase invoices",
+            }
+        )
+    )
+    assert draft.evidence_present == [
+        "Trademark registration certificate or copyright certificate",
+        "Purchase invoices from the authorised supplier",
+    ]
+    assert draft.evidence_missing == ["Authorisation letter from the rights holder"]
+    assert match_evidence([], ["Weighing record"]) == ([], ["Weighing record"])
+    assert match_evidence(["Photos"], ["Weighing record"]) == ([], ["Weighing record"])

@@ -155,7 +155,9 @@ def test_report_for_canned_answers(service, checklist):
     assert first.note == "we only check weekly" and "5 days" in first.deadline
     assert "5 days" in first.citations[0].quote
     assert report.unanswered == report.applicable - 5
+    assert report.partial and report.coverage() == f"from 5 of {report.applicable} answers: partial"
     markdown = report_markdown(report)
+    assert f"**{report.score:.0f}/100**, from 5 of {report.applicable} answers: partial" in markdown
     assert "# AliExpress store health check: Sunny Gadgets" in markdown
     assert "### 1. Do you accept or reject every refund request within 5 days?" in markdown
     assert f'> [1] "{first.citations[0].quote}"' in markdown
@@ -212,6 +214,11 @@ def test_pdf_export_reads_back(service, checklist):
     assert "Café Ünïcode Store" in flat
     assert "Does every product you sell to the EU have an EU Responsible Person?" in flat
     assert "[1]" in flat and "eu-product-safety-and-vat.md" in flat
+    assert "answers: partial" in flat  # the score says what it rests on
+    drawing = b"".join(page.get_contents().get_data() for page in reader.pages)
+    bars = len(report.sections) + sum(1 for x in report.sections if x.score)  # track + bar
+    assert drawing.count(b" re") >= bars
+    assert b"TJ" not in drawing  # left-aligned: justified lines are spaced with TJ arrays
 
 
 def test_cli_list_and_answers(kb_settings, assistant, tmp_path):

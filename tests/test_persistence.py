@@ -8,7 +8,7 @@ import pytest
 
 from app.components.database import MIGRATIONS, Database
 from app.services.conversations import Conversations, UnknownConversation
-from app.services.knowledge import UploadRejected
+from app.services.knowledge import DuplicateUpload, UploadRejected
 from tests.samples import RULE_MD
 
 
@@ -65,6 +65,12 @@ def test_conversation_lifecycle_and_export(tmp_path):
         store.record_feedback(conversation.messages[0].id, 1)  # questions are not rated
 
     store.rename(cid, "Dispute deadline")
+    [listed] = store.list()  # the list tells conversations apart by their first question
+    assert (listed.title, listed.first_question, listed.questions) == (
+        "Dispute deadline",
+        "How long do I have to respond?",
+        1,
+    )
     markdown = store.export_markdown(cid)
     assert markdown.startswith("# Dispute deadline")
     assert (
@@ -85,10 +91,13 @@ def test_uploads_are_checked_and_never_overwrite(tmp_settings, embeddings):
 
     kb = build(tmp_settings, embeddings).knowledge(Database(tmp_settings.data_dir / "app.sqlite"))
     first = kb.save_upload("../../etc/Returns policy.md", RULE_MD.encode())
-    second = kb.save_upload("Returns policy.md", RULE_MD.encode())
+    second = kb.save_upload("Returns policy.md", (RULE_MD + "\nRevised.\n").encode())
     uploads = tmp_settings.knowledge_dir / "uploads"
     assert first == uploads / "Returns policy.md"
     assert second == uploads / "Returns policy (2).md"
+    for name in ("Returns policy.md", "copy of the policy.md"):  # same bytes, any name
+        with pytest.raises(DuplicateUpload, match="already in the knowledge base as uploads/Ret"):
+            kb.save_upload(name, RULE_MD.encode())
     with pytest.raises(UploadRejected, match="not a supported type"):
         kb.save_upload("photo.jpg", b"\xff\xd8")
     with pytest.raises(UploadRejected, match="corrupt"):

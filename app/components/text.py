@@ -182,3 +182,8 @@ _INSTRUCTION = re.compile(
 
 def looks_like_instruction(text: str) -> bool:
     return bool(_INSTRUCTION.search(text))
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """Counts as people read them, 1 passage and 2 passages, never passage(s)."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"

@@ -29,6 +29,8 @@ class Conversation:
     created_at: str
     updated_at: str
     messages: list[Message] = field(default_factory=list)
+    first_question: str = ""  # filled by `list()`, to tell conversations apart at a glance
+    questions: int = 0
 
     def history(self) -> list[dict[str, str]]:
         """The `history` argument `Assistant.ask` takes."""
@@ -81,8 +83,26 @@ class Conversations:
             return int(cursor.lastrowid)
 
     def list(self) -> list[Conversation]:
-        rows = self.db.fetch_all("SELECT * FROM conversations ORDER BY updated_at DESC, id DESC")
-        return [Conversation(r["id"], r["title"], r["created_at"], r["updated_at"]) for r in rows]
+        """Newest first, each with its first question and how many it holds (no messages)."""
+        rows = self.db.fetch_all(
+            "SELECT c.*, "
+            "(SELECT q.content FROM messages q WHERE q.conversation_id = c.id "
+            " AND q.role = 'user' ORDER BY q.id LIMIT 1) AS first_question, "
+            "(SELECT COUNT(*) FROM messages q WHERE q.conversation_id = c.id "
+            " AND q.role = 'user') AS questions "
+            "FROM conversations c ORDER BY c.updated_at DESC, c.id DESC"
+        )
+        return [
+            Conversation(
+                r["id"],
+                r["title"],
+                r["created_at"],
+                r["updated_at"],
+                first_question=r["first_question"] or "",
+                questions=r["questions"],
+            )
+            for r in rows
+        ]
 
     def get(self, conversation_id: int) -> Conversation:
         with self.db.connect() as db:

@@ -5,6 +5,10 @@ A draft never shows an unfilled placeholder (a line whose fact is missing uses i
 wording or is left out, and the fact is listed under `missing`), and never contains what the
 rules forbid (asking to close a dispute, early confirmation, off-platform payment, reviews for
 favours): such a sentence is removed and the seller is told why.
+
+A draft states only facts and actions the seller gave: a line that claims something (an
+enquiry with the carrier, an authorisation) is written only when the seller confirms that
+claim; otherwise it becomes a suggestion listed beside the draft.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from app.components.database import Database
 from app.components.llm import describe_failure, provider_label
 from app.components.serialise import Serialisable
-from app.components.text import Sentence, split_sentences
+from app.components.text import Sentence, split_sentences, terms
 from app.components.yamlfile import describe_errors, read_yaml
 from app.services.answering import Assistant, Citation
 from app.services.checklist import Cite
@@ -39,6 +43,9 @@ Tone = Literal["warm", "neutral", "firm"]
 DateField = Literal["order_date", "shipped_date", "dispute_opened", "penalty_date"]
 DATE_FIELDS: tuple[str, ...] = get_args(DateField)
 FACT_FIELDS = ("order_id", "tracking_number", "carrier", *DATE_FIELDS, "amount", "evidence")
+# What a case type's form may ask: the facts, plus the buyer's words and the seller's proposal.
+FORM_FIELDS = (*FACT_FIELDS, "buyer_claim", "proposal")
+_THANKS = re.compile(r"\bthank(s| you)\b", re.I)
 FACT_LABELS = {
     "order_id": "order number",
     "tracking_number": "tracking number",
@@ -67,6 +74,11 @@ class Line(BaseModel):
     text: str | None = None
     otherwise: str | list[str] | None = Field(None, alias="else")  # tried in order
     tone: dict[Tone, str] | None = None
+    claim: str | None = None  # written only when the seller confirms this claim
+
+    def wordings(self) -> list[str]:
+        otherwise = self.otherwise if isinstance(self.otherwise, list) else [self.otherwise]
+        return [w for w in (self.text, *otherwise, *(self.tone or {}).values()) if w]
 
     @model_validator(mode="before")
     @classmethod
@@ -82,12 +94,23 @@ class DeadlineRule(BaseModel):
     working: bool = False
 
 
+class Claim(BaseModel):
+    """Something a draft may say only when the seller confirms it is true."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    say: str  # the seller's tick box, first person: "I have asked the carrier to investigate"
+    suggest: str  # what to do instead, listed beside the draft while it is not confirmed
+
+
 class CaseType(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     group: Literal["buyer", "platform"]
     title: str
+    fields: list[str] = Field(min_length=1)  # what the form asks for this case, in order
     needs: list[str] = Field(default_factory=list)
+    claims: list[Claim] = Field(default_factory=list)
     deadlines: list[DeadlineRule] = Field(default_factory=list)
     evidence: list[str] = Field(min_length=1)
     cite: list[Cite] = Field(min_length=1)
@@ -101,6 +124,30 @@ class CaseType(BaseModel):
             raise ValueError(f"unknown facts {sorted(unknown)}; known: {list(FACT_FIELDS)}")
         return needs
 
+    @field_validator("fields")
+    @classmethod
+    def _known_fields(cls, fields: list[str]) -> list[str]:
+        unknown = set(fields) - set(FORM_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown fields {sorted(unknown)}; known: {list(FORM_FIELDS)}")
+        return fields
+
+    @model_validator(mode="after")
+    def _uses_only_its_fields(self) -> CaseType:
+        """The form shows `fields`, so everything else in the case type must come from them."""
+        asked = set(self.fields)
+        used = {name for line in self.body for w in line.wordings() for name in _fields(w)}
+        used |= set(self.needs) | {rule.start for rule in self.deadlines}
+        if "amount" in asked and "proposal" not in asked:
+            raise ValueError("'amount' is only used by a proposal: add 'proposal' to fields")
+        if not used <= asked:
+            raise ValueError(f"uses {sorted(used - asked)}, which are not in its fields")
+        claims = {c.id for c in self.claims}
+        unknown = {line.claim for line in self.body if line.claim} - claims
+        if unknown:
+            raise ValueError(f"body lines name unknown claims {sorted(unknown)}")
+        return self
+
 
 class Forbidden(BaseModel):
     pattern: str
@@ -113,7 +160,15 @@ class Templates(BaseModel):
     greetings: dict[Literal["buyer", "platform"], dict[Tone, str]]
     closings: dict[Literal["buyer", "platform"], dict[Tone, str]]
     proposals: dict[str, Line]
+    late: str  # an appeal filed after its deadline says so; {due} is the missed date
     types: list[CaseType] = Field(min_length=1)
+
+    @field_validator("late")
+    @classmethod
+    def _late_names_only_the_date(cls, late: str) -> str:
+        if set(_fields(late)) - {"due"}:
+            raise ValueError("may use only the {due} placeholder")
+        return late
 
     def type(self, type_id: str) -> CaseType:
         for case_type in self.types:
@@ -152,6 +207,7 @@ class Case(BaseModel):
     proposal: Literal["refund", "partial_refund", "resend", "return"] | None = None
     amount: str | None = None
     evidence: list[str] = Field(default_factory=list)
+    confirmed: list[str] = Field(default_factory=list)  # claim ids the seller says are true
     tone: Tone = "neutral"
     language: str = "en"
     today: date | None = None
@@ -188,6 +244,11 @@ class Draft(Serialisable):
     citations: list[Citation]
     missing: list[MissingFact]
     warnings: list[str] = field(default_factory=list)
+    # What the draft leaves out because the seller has not confirmed it, as things to do.
+    suggestions: list[str] = field(default_factory=list)
+    # The expected evidence (`evidence`) split by what the seller listed.
+    evidence_present: list[str] = field(default_factory=list)
+    evidence_missing: list[str] = field(default_factory=list)
     # Case facts as they appear in the text: a polish must keep each one verbatim.
     protected: list[str] = field(default_factory=list, metadata={"skip": True})
     polished_by: str | None = None
@@ -217,19 +278,15 @@ class DraftingService:
 
     def draft(self, case: Case) -> Draft:
         case_type = self.templates.type(case.type)
-        facts, warnings = self._facts(case)
-        lines = [self.templates.greetings[case_type.group][case.tone]]
-        for line in case_type.body:
-            rendered = self._render(line, facts, case.tone)
-            if rendered:
-                lines.append(rendered)
-        lines.append(self.templates.closings[case_type.group][case.tone])
-        text, removed = self._without_forbidden(lines)
-        warnings += removed
-        if case.language.lower() not in ("en", "english"):
-            warnings.append(
-                f"Only English templates exist; the draft is in English, not '{case.language}'."
+        claims = {c.id: c for c in case_type.claims}
+        unknown = set(case.confirmed) - set(claims)
+        if unknown:
+            known = ", ".join(claims) or "none"
+            raise DraftingError(
+                f"'{case_type.id}' has no statement {', '.join(sorted(unknown))} to confirm; "
+                f"known: {known}."
             )
+        facts, warnings = self._facts(case)
         today = case.today or date.today()
         deadlines = [
             deadline(
@@ -243,6 +300,31 @@ class DraftingService:
             for rule in case_type.deadlines
             if getattr(case, rule.start)
         ]
+        body: list[str] = []
+        suggestions: list[str] = []
+        for line in case_type.body:
+            if line.claim and line.claim not in case.confirmed:
+                if claims[line.claim].suggest not in suggestions:
+                    suggestions.append(claims[line.claim].suggest)
+                continue
+            rendered = self._render(line, facts, case.tone)
+            if rendered:
+                body.append(rendered)
+        late = [d for d in deadlines if d.overdue]
+        if case_type.group == "platform" and late:  # an overdue appeal says it is late
+            body.insert(1, self.templates.late.format(due=readable(late[0].due)))
+        lines = [
+            self.templates.greetings[case_type.group][case.tone],
+            *body,
+            self.templates.closings[case_type.group][case.tone],
+        ]
+        lines = self._thank_once(lines, case_type.group)
+        text, removed = self._without_forbidden(lines)
+        warnings += removed
+        if case.language.lower() not in ("en", "english"):
+            warnings.append(
+                f"Only English templates exist; the draft is in English, not '{case.language}'."
+            )
         missing = [
             MissingFact(name, FACT_LABELS.get(name, name))
             for name in case_type.needs
@@ -253,6 +335,7 @@ class DraftingService:
             for rule in case_type.deadlines
             if not getattr(case, rule.start) and rule.start not in {m.fact for m in missing}
         ]
+        present, absent = match_evidence(case.evidence, case_type.evidence)
         protected = [
             value
             for name, value in facts.items()
@@ -267,6 +350,9 @@ class DraftingService:
             self._cite(case_type),
             missing,
             warnings,
+            suggestions,
+            present,
+            absent,
             protected,
         )
 
@@ -357,7 +443,7 @@ class DraftingService:
             return why is None
 
         facts = {
-            name: (value.isoformat() if isinstance(value, date) else str(value))
+            name: (readable(value) if isinstance(value, date) else str(value))
             for name in FACT_FIELDS
             if (value := getattr(case, name)) and name != "evidence"
         }
@@ -386,6 +472,25 @@ class DraftingService:
             return None
         best = max(usable, key=lambda c: len(set(_fields(c))))  # keep as many facts as possible
         return best.format_map(facts)
+
+    def _thank_once(self, lines: list[str], group: Literal["buyer", "platform"]) -> list[str]:
+        """Thank the reader once: the first thanks in the body stays (it carries the facts), a
+        thanking greeting becomes the plain one, and later thank-you sentences are dropped."""
+        thanking = [i for i, line in enumerate(lines) if _THANKS.search(line)]
+        if len(thanking) < 2:
+            return lines
+        keep = next((i for i in thanking if 0 < i < len(lines) - 1), thanking[0])
+        result = []
+        for i, line in enumerate(lines):
+            if i in thanking and i != keep:
+                if i == 0:
+                    line = self.templates.greetings[group]["neutral"]
+                else:
+                    sentences = split_sentences(line) or [Sentence(line, 0)]
+                    line = " ".join(x.text for x in sentences if not _THANKS.search(x.text))
+            if line:
+                result.append(line)
+        return result
 
     def _without_forbidden(self, lines: list[str]) -> tuple[str, list[str]]:
         """Last line of defence for template wording: drop any sentence the rules forbid."""
@@ -418,6 +523,26 @@ class DraftingService:
 
 def _unpolished(draft: Draft, reason: str) -> Draft:
     return replace(draft, warnings=[*draft.warnings, f"The LLM polish was not used: {reason}."])
+
+
+def readable(day: date) -> str:
+    """A date the way a buyer reads it, "30 October 2026", not ISO."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def match_evidence(given: list[str], expected: list[str]) -> tuple[list[str], list[str]]:
+    """Which expected evidence the seller's own list covers, and which is missing. An item
+    counts as present when a listed item shares two content words with it (or its only one):
+    "Purchase invoices" covers "Purchase invoices from the authorised supplier"."""
+    listed = [set(terms(item)) for item in given]
+    present, missing = [], []
+    for item in expected:
+        wanted = set(terms(item))
+        covered = any(
+            len(words & wanted) >= 2 or (len(words) == 1 and words <= wanted) for words in listed
+        )
+        (present if covered else missing).append(item)
+    return present, missing
 
 
 def _fields(template: str) -> list[str]:

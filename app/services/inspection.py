@@ -90,8 +90,23 @@ class Report:
     applicable: int
     comparison: Comparison | None = None
 
+    @property
+    def answered(self) -> int:
+        return self.applicable - self.unanswered
+
+    @property
+    def partial(self) -> bool:
+        """Some applicable items are unanswered: the score does not cover the whole store."""
+        return self.unanswered > 0
+
+    def coverage(self) -> str:
+        """What the score rests on, said wherever the score is: "from 8 of 43 answers:
+        partial"; a score from a few answers must not read like a full check."""
+        text = f"from {self.answered} of {self.applicable} answers"
+        return f"{text}: partial" if self.partial else text
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "coverage": self.coverage(), "partial": self.partial}
 
 
 def parse_answers(raw: object) -> tuple[dict[str, bool], str | None, dict[str, ItemAnswer]]:

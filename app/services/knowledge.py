@@ -3,6 +3,7 @@ what the last ingest changed. Uploads go through the same ingestion as `complian
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import defaultdict
@@ -29,6 +30,10 @@ UPLOAD_DIR = "uploads"
 
 class UploadRejected(ValueError):
     """The uploaded file cannot be added; the message says why."""
+
+
+class DuplicateUpload(UploadRejected):
+    """The uploaded file's content is already in the knowledge folder (under any name)."""
 
 
 @dataclass
@@ -104,6 +109,11 @@ class KnowledgeBase:
                 f"'{name}' is {len(data) / 1e6:.1f} MB; "
                 f"the limit is {self.settings.max_file_mb:g} MB."
             )
+        same = self._same_content(data)
+        if same is not None:
+            raise DuplicateUpload(
+                f"Skipped '{name}': the same content is already in the knowledge base as {same}."
+            )
         target_dir = self.settings.knowledge_dir / UPLOAD_DIR
         target_dir.mkdir(parents=True, exist_ok=True)
         staging = target_dir / f".incoming-{safe}"  # hidden: ingestion never picks it up
@@ -116,6 +126,22 @@ class KnowledgeBase:
         target = _free_path(target_dir / safe)
         staging.rename(target)
         return target
+
+    def _same_content(self, data: bytes) -> str | None:
+        """The knowledge file (relative name) with exactly these bytes, if any: one upload
+        again under another name must not index the same rules twice."""
+        root = self.settings.knowledge_dir
+        digest = hashlib.sha256(data).digest()
+        for path in sorted(root.rglob("*")):
+            if (
+                path.suffix.lower() in SUPPORTED
+                and not path.name.startswith(".")
+                and path.is_file()
+                and path.stat().st_size == len(data)
+                and hashlib.sha256(path.read_bytes()).digest() == digest
+            ):
+                return path.relative_to(root).as_posix()
+        return None
 
     def ingest(
         self,

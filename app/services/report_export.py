@@ -34,8 +34,7 @@ def report_markdown(report: Report) -> str:
     lines = [
         f"# {report.checklist_title}: {report.store_name}",
         "",
-        f"Date: {report.date} UTC. Overall score: **{_fmt(report.score)}**. "
-        f"Answered {report.applicable - report.unanswered} of {report.applicable} items.",
+        f"Date: {report.date} UTC. Overall score: **{_fmt(report.score)}**, {report.coverage()}.",
         "",
         "## Section scores",
         "",
@@ -110,17 +109,17 @@ def report_pdf(report: Report) -> bytes:
 
     def text(body: str, size: float = 10, style: str = "", gap: float = 1.5) -> None:
         pdf.set_font(family, style, size)
-        pdf.multi_cell(width, size * 0.5, _safe(body, family), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(  # left-aligned: justified footnotes open wide gaps around long URLs
+            width, size * 0.5, _safe(body, family), align="L", new_x="LMARGIN", new_y="NEXT"
+        )
         pdf.ln(gap)
 
     text(f"{report.checklist_title}: {report.store_name}", 16, "B", 3)
-    text(
-        f"Date: {report.date} UTC. Overall score: {_fmt(report.score)}. Answered "
-        f"{report.applicable - report.unanswered} of {report.applicable} items."
-    )
+    text(f"Date: {report.date} UTC. Overall score: {_fmt(report.score)}, {report.coverage()}.")
     text("Section scores", 13, "B")
     for s in report.sections:
-        text(f"{s.title}: {_fmt(s.score)} ({s.answered}/{s.applicable} answered)", gap=0.5)
+        text(f"{s.title}: {_fmt(s.score)} ({s.answered}/{s.applicable} answered)", 9, gap=0.3)
+        _bar(pdf, width, s.score)
     if report.comparison:
         c = report.comparison
         text(
@@ -160,6 +159,20 @@ def report_pdf(report: Report) -> bytes:
         pdf.ln(2)
     text("General information from platform rules and public sources, not legal advice.", 8, "I")
     return bytes(pdf.output())
+
+
+def _bar(pdf, width: float, score: float | None) -> None:
+    """One horizontal bar of the section chart: the score against a 0-100 track."""
+    x, y, height = pdf.l_margin, pdf.get_y(), 3.2
+    pdf.set_fill_color(228, 228, 228)
+    pdf.rect(x, y, width, height, style="F")
+    if score:
+        pdf.set_fill_color(*(_GOOD if score >= 80 else _FAIR if score >= 50 else _POOR))
+        pdf.rect(x, y, width * min(score, 100) / 100, height, style="F")
+    pdf.set_y(y + height + 2)
+
+
+_GOOD, _FAIR, _POOR = (46, 125, 50), (239, 160, 0), (198, 40, 40)
 
 
 def _font(pdf) -> str:

@@ -25,7 +25,7 @@ def test_buyer_reply_and_appeal_in_the_browser(app_url, page):
     draft = page.get_by_label("Your draft (edit freely before sending)").input_value()
     assert "8123456789" in draft and "Cainiao" in draft
     page.get_by_text("Accept or reject the refund request: due", exact=False).wait_for()
-    page.get_by_text("3 day(s) left", exact=False).first.wait_for()
+    page.get_by_text("3 days left", exact=False).first.wait_for()
     shot(page, "draft-01-buyer-reply")
 
     page.get_by_text("AliExpress (appeal)", exact=True).click()
@@ -41,3 +41,37 @@ def test_buyer_reply_and_appeal_in_the_browser(app_url, page):
     appeal = draft_box.input_value()
     assert "Product photos; Supplier licence" in appeal
     shot(page, "draft-02-appeal")
+
+
+def test_ip_counter_notice_asks_only_what_it_uses(app_url, page):
+    """The form follows the case type; the draft states no authorisation not confirmed."""
+    page.goto(f"{app_url}/draft")
+    page.get_by_label("Order number").wait_for(timeout=180_000)  # the buyer form first
+    page.get_by_text("AliExpress (appeal)", exact=True).click()
+    case_type = page.locator("[data-testid='stSelectbox'] input").first
+    expect(case_type).to_have_value(re.compile(r"^Appeal: penalty for prohibited"))
+    case_type.click()
+    page.keyboard.type("Counter-notice")
+    page.keyboard.press("Enter")
+    expect(case_type).to_have_value("Counter-notice: intellectual property complaint")
+    page.get_by_label("Penalty, complaint or ruling date").first.wait_for()
+    claim = page.get_by_test_id("stForm").get_by_text(
+        "The products are genuine and I am authorised to sell them"
+    )
+    claim.wait_for()
+    for absent in ("Tracking number", "Carrier", "Amount (for a refund)", "What the buyer says"):
+        assert page.get_by_label(absent, exact=False).count() == 0, absent
+    page.get_by_label("Evidence you have, one item per line").fill(
+        "Trademark registration certificate\nPurchase invoices"
+    )
+    page.get_by_role("button", name="Draft the message").click()
+    draft_box = page.get_by_label("Your draft (edit freely before sending)")
+    expect(draft_box).to_have_value(re.compile(r"^Dear AliExpress review team"), timeout=60_000)
+    assert "authorisation" not in draft_box.input_value()  # not confirmed: a suggestion
+    page.get_by_text("Not in the draft until you confirm it").wait_for()
+    page.get_by_text("Not in your evidence list yet").wait_for()
+    shot(page, "draft-03-ip-counter-notice")
+
+    claim.click()
+    page.get_by_role("button", name="Draft the message").click()
+    expect(draft_box).to_have_value(re.compile(r"rights holder's authorisation"), timeout=60_000)

@@ -1,8 +1,11 @@
-"""A short self-inspection in a real browser, through to the downloadable report."""
+"""A short self-inspection in a real browser, through to the downloadable report: finishing
+early asks first, the score says it is partial, and the section chart's labels are whole."""
 
 from __future__ import annotations
 
-from tests.e2e.conftest import shot
+import itertools
+
+from tests.e2e.conftest import ARTIFACTS, shot
 
 
 def test_short_inspection_in_the_browser(app_url, page):
@@ -18,13 +21,30 @@ def test_short_inspection_in_the_browser(app_url, page):
     shot(page, "inspection-01-section")
 
     radios = page.locator("[data-testid='stRadio']")
+    radios.first.wait_for()
     for index in range(radios.count()):
         radios.nth(index).get_by_text("No" if index == 0 else "Yes", exact=True).click()
         page.wait_for_timeout(400)
     page.get_by_role("button", name="Next").click()
     page.get_by_text("Product listings").first.wait_for()
     page.get_by_role("button", name="Finish now and see report").click()
+    page.get_by_text("unanswered. The score will rest on", exact=False).wait_for()
+    assert not page.get_by_text("Action plan, highest risk first").count()  # asked first
+    page.get_by_role("button", name="Yes, finish now").click()
     page.get_by_text("Action plan, highest risk first").wait_for()
+    page.get_by_text("answers: partial", exact=False).first.wait_for()
+
+    chart = page.locator("[data-testid='stVegaLiteChart']").first
+    chart.locator("svg text", has_text="Account and store set-up:").wait_for()
+    labels = chart.locator("svg text").filter(has_text=":")
+    boxes = [labels.nth(i).bounding_box() for i in range(labels.count())]
+    frame = chart.bounding_box()
+    right = frame["x"] + frame["width"]
+    assert boxes and all(frame["x"] <= b["x"] and b["x"] + b["width"] <= right for b in boxes)
+    rows = sorted(boxes, key=lambda b: b["y"])
+    assert all(a["y"] + a["height"] <= b["y"] for a, b in itertools.pairwise(rows))  # no overlap
+    ARTIFACTS.mkdir(exist_ok=True)
+    chart.screenshot(path=str(ARTIFACTS / "inspection-section-chart.png"))
     report = (
         page.locator("[data-testid='stMain']").inner_text()
         if page.locator("[data-testid='stMain']").count()

@@ -1,34 +1,64 @@
-"""History page: reopen, rename, export or delete past conversations, and the feedback given
-on answers (where the knowledge base needs work)."""
+"""History page: reopen, rename, export or delete past conversations, reopen inspection
+reports and drafts, and the feedback given on answers (where the knowledge base needs work)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import streamlit as st
 
+from app.components.text import plural
 from app.services.conversations import UnknownConversation
 from app.ui.resources import conversations, drafting, inspections, md_escape, slug
+
+
+def when(stamp: str) -> str:
+    """A stored UTC time as people read it: "27 Nov 2026, 08:10"."""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    return f"{moment.day} {moment:%b %Y, %H:%M}"
+
+
+def list_height(count: int) -> int | str:
+    """A scrolling box once the list is longer than a screenful."""
+    return 360 if count > 6 else "content"
+
 
 st.title("History")
 store = conversations()
 items = store.list()
 
+st.subheader("Conversations")
 if not items:
     st.info("No conversations yet. Questions you ask on the Ask page are saved here.")
 else:
     by_id = {c.id: c for c in items}
-    chosen = st.selectbox(
-        "Conversation",
-        list(by_id),
-        key="history-choice",
-        format_func=lambda cid: f"{by_id[cid].title}  ·  {by_id[cid].updated_at} UTC",
-    )
+
+    def label(cid: int) -> str:
+        c = by_id[cid]
+        first = c.first_question or c.title
+        head = f"**{md_escape(c.title)}**" + (
+            f" · {md_escape(first)}" if first and first != c.title else ""
+        )
+        return f"{head} · :gray[{when(c.updated_at)} UTC · {plural(c.questions, 'question')}]"
+
+    with st.container(height=list_height(len(by_id)), border=True):
+        chosen = st.radio(
+            "Conversation",
+            list(by_id),
+            key="history-choice",
+            format_func=label,
+            label_visibility="collapsed",
+        )
     try:
         conversation = store.get(chosen)
     except UnknownConversation:
         st.warning("That conversation was just deleted.")
         st.stop()
     questions = [m.content for m in conversation.messages if m.role == "user"]
-    st.caption(f"{len(questions)} question(s), started {conversation.created_at} UTC")
+    st.caption(f"{plural(len(questions), 'question')}, started {when(conversation.created_at)} UTC")
     for question in questions[:5]:
         st.markdown(f"- {md_escape(question)}")
 
@@ -89,19 +119,38 @@ drafts = drafting().saved()
 if not drafts:
     st.caption("No drafts yet. Write one on the Draft a message page.")
 else:
-    labels = {
-        d["id"]: f"{d['title']} · {d['case'].get('order_id') or 'no order number'} · "
-        f"{d['created_at']} UTC"
-        for d in drafts
-    }
-    picked_draft = st.selectbox("Draft", list(labels), format_func=labels.get, key="draft-choice")
-    chosen_draft = next(d for d in drafts if d["id"] == picked_draft)
-    st.text_area(
-        "Draft text",
-        chosen_draft["draft"]["text"],
-        height=200,
-        disabled=True,
-        key=f"draft-view-{picked_draft}",
+    by_draft = {d["id"]: d for d in drafts}
+
+    def draft_label(did: int) -> str:
+        d = by_draft[did]
+        order = d["case"].get("order_id")
+        return (
+            f"**{md_escape(d['title'])}**"
+            + (f" · order {md_escape(order)}" if order else "")
+            + f" · :gray[{when(d['created_at'])} UTC]"
+        )
+
+    with st.container(height=list_height(len(by_draft)), border=True):
+        picked_draft = st.radio(
+            "Draft",
+            list(by_draft),
+            format_func=draft_label,
+            key="draft-choice",
+            label_visibility="collapsed",
+        )
+    chosen_draft = by_draft[picked_draft]
+    text = chosen_draft["draft"]["text"]
+    st.code(text, language=None, wrap_lines=True)  # readable, with a copy button
+    reopen_col, download_col, _ = st.columns([1, 1, 2])
+    if reopen_col.button("Reopen in Draft", icon=":material/edit_note:", type="primary"):
+        st.session_state["draft_reopen"] = {"case": chosen_draft["case"], "text": text}
+        st.switch_page("views/draft.py")
+    download_col.download_button(
+        "Download as text",
+        text,
+        file_name=f"{slug(chosen_draft['title'], 'draft')}.txt",
+        icon=":material/download:",
+        on_click="ignore",
     )
 
 st.subheader("Feedback on answers")

@@ -1,5 +1,6 @@
 """Self-inspection page: a guided store health check, one section at a time, saved as you go,
-ending in a scored, cited action plan to download."""
+ending in a scored, cited action plan to download. The answer screen is a fragment: a click
+saves and redraws that screen only, not the whole page."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from app.components.text import plural
 from app.services.inspection import InspectionError
 from app.services.report_export import numbered, report_markdown, report_pdf
 from app.ui.resources import ensure_index, inspections, md_escape, slug
@@ -65,7 +67,29 @@ def start_screen() -> None:
             st.rerun()
 
 
+def finish(inspection_id: int) -> None:
+    """Button callback: the report replaces the answer screen on the next run."""
+    service.complete(inspection_id)
+    state.view = "report"
+    state.pop("confirm-finish", None)
+
+
+def finish_early(inspection_id: int, unanswered: int) -> None:
+    """Button callback: with questions left, ask first (the score would be partial)."""
+    if unanswered:
+        state["confirm-finish"] = True
+    else:
+        finish(inspection_id)
+
+
+def go_to(section: int) -> None:
+    state.section = section
+
+
+@st.fragment
 def answer_screen(inspection_id: int) -> None:
+    if state.get("view") == "report":  # finished from a button in here: redraw the page
+        st.rerun()
     inspection = service.get(inspection_id)
     applicable = checklist.applicable(inspection.profile)
     sections = [s for s in checklist.sections if any(sec.id == s.id for sec, _ in applicable)]
@@ -125,24 +149,81 @@ def answer_screen(inspection_id: int) -> None:
                     st.caption(md_escape(f"{where} · {c.source}"))
                     if c.url:
                         st.link_button("Open public source", c.url)
-    back, forward, finish = st.columns(3)
-    if back.button("Back", disabled=index == 0, icon=":material/arrow_back:"):
-        state.section = index - 1
-        st.rerun()
+    back, forward = st.columns(2)
+    back.button(
+        "Back",
+        disabled=index == 0,
+        icon=":material/arrow_back:",
+        on_click=go_to,
+        args=(index - 1,),
+    )
     last = index == len(sections) - 1
-    if forward.button(
-        "See report" if last else "Next", type="primary", icon=":material/arrow_forward:"
-    ):
-        if last:
-            service.complete(inspection_id)
-            state.view = "report"
-        else:
-            state.section = index + 1
-        st.rerun()
-    if finish.button("Finish now and see report", icon=":material/summarize:"):
-        service.complete(inspection_id)
-        state.view = "report"
-        st.rerun()
+    forward.button(
+        "See report" if last else "Next",
+        type="primary",
+        icon=":material/arrow_forward:",
+        on_click=finish if last else go_to,
+        args=(inspection_id,) if last else (index + 1,),
+    )
+    st.divider()  # finishing early is set apart from Next, and asks first
+    left = len(applicable) - answered
+    if state.get("confirm-finish") and left:
+        with st.container(border=True):
+            st.warning(
+                f"{plural(left, 'question')} of {len(applicable)} unanswered. The score "
+                f"will rest on {plural(answered, 'answer')} only and be marked partial.",
+                icon=":material/warning:",
+            )
+            yes, no = st.columns(2)
+            yes.button("Yes, finish now", type="primary", on_click=finish, args=(inspection_id,))
+            no.button("Keep answering", on_click=lambda: state.pop("confirm-finish", None))
+    else:
+        st.button(
+            "Finish now and see report",
+            icon=":material/summarize:",
+            on_click=finish_early,
+            args=(inspection_id, left),
+        )
+
+
+BANDS = {"80 and over": "#2e7d32", "50 to 79": "#efa000", "under 50": "#c62828"}
+
+
+def band(score: float) -> str:
+    return "80 and over" if score >= 80 else "50 to 79" if score >= 50 else "under 50"
+
+
+def section_chart(report) -> tuple[alt.LayerChart, int]:
+    """One bar per section with its full title above the bar (axis labels get cut off and
+    overlap on a phone; text marks do not), and the height it needs."""
+    rows = [s for s in report.sections if s.score is not None]
+    scores = pd.DataFrame(
+        {
+            "section": [s.title for s in rows],
+            "score": [s.score for s in rows],
+            "band": [band(s.score) for s in rows],
+            "label": [
+                f"{s.title}: {s.score:.0f} · {s.answered} of {s.applicable} answered" for s in rows
+            ],
+        }
+    )
+    height = 46 * len(rows) + 50
+    base = alt.Chart(scores).encode(
+        y=alt.Y("section:N", sort=None, axis=None, scale=alt.Scale(paddingInner=0.1))
+    )
+    bars = base.mark_bar(size=14, cornerRadiusEnd=3, yOffset=8).encode(
+        x=alt.X("score:Q", scale=alt.Scale(domain=[0, 100]), title="score (0-100)"),
+        color=alt.Color(
+            "band:N",
+            scale=alt.Scale(domain=list(BANDS), range=list(BANDS.values())),
+            legend=None,
+        ),
+        tooltip=["section", "score"],
+    )
+    labels = base.mark_text(align="left", baseline="bottom", dy=-2, fontSize=13).encode(
+        x=alt.datum(0), text="label:N"
+    )
+    return (bars + labels).properties(height=height - 50), height
 
 
 def report_screen(inspection_id: int) -> None:
@@ -151,29 +232,20 @@ def report_screen(inspection_id: int) -> None:
     delta = None
     if previous and previous.previous_score is not None and report.score is not None:
         delta = f"{report.score - previous.previous_score:+.0f} since {previous.previous_date[:10]}"
-    left, right = st.columns([1, 2])
+    left, right = st.columns([1, 2], vertical_alignment="center")
     left.metric("Overall score", fmt(report.score), delta=delta)
-    left.caption(
-        f"{report.applicable - report.unanswered} of {report.applicable} items answered"
-        f" · {len(report.findings)} finding(s)"
-    )
-    scores = pd.DataFrame(
-        {
-            "section": [s.title for s in report.sections if s.score is not None],
-            "score": [s.score for s in report.sections if s.score is not None],
-        }
-    )
-    right.altair_chart(
-        alt.Chart(scores)
-        .mark_bar()
-        .encode(
-            x=alt.X("score:Q", scale=alt.Scale(domain=[0, 100]), title="score"),
-            y=alt.Y("section:N", sort=None, title=None),
-            tooltip=["section", "score"],
+    coverage = f"{fmt(report.score)}, {report.coverage()}"
+    if report.partial:
+        right.warning(
+            f"**{coverage}.** {plural(report.unanswered, 'question')} unanswered; "
+            "answer them for a score of the whole store.",
+            icon=":material/warning:",
         )
-        .properties(height=28 * len(scores) + 40),
-        width="stretch",
-    )
+    else:
+        right.success(f"**{coverage}.**", icon=":material/task_alt:")
+    st.caption(f"{plural(len(report.findings), 'finding')} to act on, highest risk first below.")
+    chart, height = section_chart(report)
+    st.altair_chart(chart, width="stretch", height=height)
     trend = service.history_of(report.store_name)
     if len(trend) > 1:
         st.caption("Score trend for this store")
@@ -198,13 +270,15 @@ def report_screen(inspection_id: int) -> None:
     dl1.download_button(
         "Download Markdown",
         report_markdown(report),
+        on_click="ignore",
         file_name=f"inspection-{name}.md",
         mime="text/markdown",
         icon=":material/download:",
     )
     dl2.download_button(
         "Download PDF",
-        report_pdf(report),
+        lambda: report_pdf(report),  # built on click, not on every visit
+        on_click="ignore",
         file_name=f"inspection-{name}.pdf",
         mime="application/pdf",
         icon=":material/picture_as_pdf:",
@@ -225,6 +299,8 @@ def report_screen(inspection_id: int) -> None:
                 f"{finding.severity} · answered {LABELS[finding.answer].lower()} · "
                 f"{md_escape(finding.section)}"
             )
+            if finding.note:
+                st.markdown(f"**Your note:** {md_escape(finding.note)}")
             st.markdown(f"{md_escape(finding.why)} {marks}")
             st.markdown("\n".join(f"- {md_escape(step)}" for step in finding.remediation))
             if finding.evidence:
