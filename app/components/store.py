@@ -22,20 +22,13 @@ from langchain_classic.indexes import SQLRecordManager
 from langchain_core.embeddings import Embeddings
 
 from app.components.embeddings import same_model
+from app.components.errors import ModelMismatchError, StoreUnavailableError
 from app.settings import Settings
 
 MODEL_KEY = "embedding_model"
 INDEXED_AT_KEY = "indexed_at"
 SHADOW_SUFFIX = "--rebuild"  # a rebuild fills this collection, then it replaces the live one
 _SEGMENT_DIR = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-class StoreUnavailableError(RuntimeError):
-    """Chroma could not be opened or reached."""
-
-
-class ModelMismatchError(RuntimeError):
-    """The collection was built with a different embedding model."""
 
 
 def make_client(settings: Settings) -> chromadb.ClientAPI:
@@ -103,6 +96,10 @@ class Store:
 
     def all_chunks(self) -> dict[str, Any]:
         return self.collection.get(include=["documents", "metadatas"])
+
+    def writer(self, embeddings: Embeddings) -> Chroma:
+        """The same collection, written through other embeddings (ingest's batching)."""
+        return _vectorstore(self.settings, self.client, embeddings, self.fingerprint)
 
     def reopen(self) -> None:
         """Point at the live collection again (after a rebuild replaced it)."""
