@@ -16,7 +16,7 @@ from langchain_core.embeddings import Embeddings
 import ingest.pipeline as pipeline
 from app.components.embeddings import load_embeddings
 from app.components.onnx_embeddings import OnnxEmbeddings
-from app.components.onnx_export import MANIFEST_FILE, MODEL_FILE
+from app.components.onnx_export import MANIFEST_FILE, MODEL_FILE, WEIGHTS_FILE
 from app.components.retrieval import SentenceVectors
 from app.components.text import split_sentences
 from app.settings import Settings
@@ -59,25 +59,27 @@ def test_export_is_reused_and_a_damaged_export_is_redone(tmp_path, embeddings):
     first = load_embeddings(settings)
     assert isinstance(first, OnnxEmbeddings)
     (folder,) = (tmp_path / "onnx").iterdir()
-    model = folder / MODEL_FILE
-    exported = (model.stat().st_ino, model.stat().st_mtime_ns)
+    weights = folder / WEIGHTS_FILE
+    exported = (weights.stat().st_ino, weights.stat().st_mtime_ns)
     reference = np.asarray(embeddings.embed_query(QUESTION))
 
     load_embeddings(settings)  # a sound copy is used as it is
-    assert (model.stat().st_ino, model.stat().st_mtime_ns) == exported
+    assert (weights.stat().st_ino, weights.stat().st_mtime_ns) == exported
 
-    size = model.stat().st_size  # same size, wrong bytes: only loading or the vectors tell
-    with model.open("r+b") as handle:
+    size = weights.stat().st_size  # same size, wrong bytes: only the vectors tell
+    with weights.open("r+b") as handle:
         handle.seek(size // 2)
         handle.write(os.urandom(4096))
     again = load_embeddings(settings)
     assert isinstance(again, OnnxEmbeddings)
-    assert model.stat().st_ino != exported[0]  # written anew, by rename
+    assert weights.stat().st_ino != exported[0]  # written anew, by rename
     assert float(np.asarray(again.embed_query(QUESTION)) @ reference) >= 1 - 1e-5
 
     (folder / MANIFEST_FILE).write_text("{not json")  # a half-written manifest: same story
+    (folder / MODEL_FILE).write_bytes(b"")
     load_embeddings(settings)
-    assert json.loads((folder / MANIFEST_FILE).read_text())["size"] == model.stat().st_size
+    manifest = json.loads((folder / MANIFEST_FILE).read_text())
+    assert manifest["size"] == [(folder / MODEL_FILE).stat().st_size, weights.stat().st_size]
 
 
 def _runtimes_after(args: list[str], env: dict[str, str]) -> list[str]:

@@ -15,9 +15,11 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from app.components.onnx_export import (
+    MANIFEST_FILE,
     MIN_COSINE,
     MODEL_FILE,
     PROBES,
+    WEIGHTS_FILE,
     ExportError,
     export,
     export_dir,
@@ -129,7 +131,7 @@ def load_onnx_embeddings(
                 return embedder
         except Exception:  # onnxruntime raises its own types for a damaged file
             pass
-        for name in (MODEL_FILE, "export.json"):  # damaged: export again
+        for name in (MANIFEST_FILE, MODEL_FILE, WEIGHTS_FILE):  # damaged: export again
             (folder / name).unlink(missing_ok=True)
         manifest = None
     raise ExportError("a fresh ONNX export does not reproduce the torch model's vectors")

@@ -3,7 +3,7 @@ kept in a cache folder, and trusted only while it still gives torch's vectors.
 
 Exporting needs torch (and the `onnx` package); using the copy needs neither, which is the
 point: a cold `compliance ask` never imports torch. The copy is written to a temporary name and
-renamed into place, with a manifest beside it holding the model's digest, the file's size and
+renamed into place, with a manifest beside it holding the model's digest, the files' sizes and
 reference vectors computed by torch at export. A copy whose manifest, size, loading or vectors
 disagree is damaged (or stale) and is exported again.
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import warnings
@@ -24,8 +25,11 @@ from pathlib import Path
 from filelock import FileLock
 
 MODEL_FILE = "model.onnx"
+# The weights sit beside the graph as raw external data: ONNX Runtime maps them from the file
+# instead of parsing a 90 MB protobuf and copying it (about 85 MB less peak memory per process).
+WEIGHTS_FILE = "model.onnx.data"
 MANIFEST_FILE = "export.json"
-FORMAT = 1  # bump when the export itself changes, so older copies are redone
+FORMAT = 2  # bump when the export itself changes, so older copies are redone
 # Reference texts whose torch vectors the copy must reproduce (short, long, non-English).
 PROBES = (
     "How long does a seller have to respond to a buyer's refund request?",
@@ -102,7 +106,7 @@ def manifest_matches(folder: Path, model_path: Path, digest: str) -> dict | None
         or manifest.get("model_digest") != digest
         or manifest.get("weights") != weights_state(model_path)
         or not model.is_file()
-        or model.stat().st_size != manifest.get("size")
+        or _sizes(folder) != manifest.get("size")
     ):
         return None
     return manifest
@@ -147,31 +151,34 @@ def export(model_path: Path, folder: Path, digest: str) -> dict:
 
         sample = torch.ones(2, 8, dtype=torch.long)
         axes = {name: {0: "batch", 1: "tokens"} for name in [*names, "last_hidden_state"]}
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".onnx")
-        os.close(fd)
+        staging = Path(tempfile.mkdtemp(dir=folder, prefix=".tmp-"))
         try:
             with torch.no_grad(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 torch.onnx.export(
                     Hidden(),
                     tuple(sample for _ in names),
-                    tmp,
+                    str(staging / "traced.onnx"),
                     input_names=names,
                     output_names=["last_hidden_state"],
                     dynamic_axes=axes,
                     opset_version=17,
                     dynamo=False,
                 )
-            os.replace(tmp, folder / MODEL_FILE)
+            _split_weights(staging / "traced.onnx", staging / MODEL_FILE)
+            # The manifest is written last and checks both sizes, so a pair half replaced
+            # by a crash here reads as damaged and is exported again.
+            for name in (WEIGHTS_FILE, MODEL_FILE):
+                os.replace(staging / name, folder / name)
         except Exception as exc:  # torch's exporter raises many types; one line for the user
             raise ExportError(f"ONNX export failed ({type(exc).__name__}: {exc})") from exc
         finally:
-            Path(tmp).unlink(missing_ok=True)
+            shutil.rmtree(staging, ignore_errors=True)
         manifest = {
             "format": FORMAT,
             "model_digest": digest,
             "weights": weights_state(model_path),
-            "size": (folder / MODEL_FILE).stat().st_size,
+            "size": _sizes(folder),
             "inputs": names,
             "max_length": layout.max_length,
             "normalize": layout.normalize,
@@ -180,6 +187,27 @@ def export(model_path: Path, folder: Path, digest: str) -> dict:
         }
         _write_atomic(folder / MANIFEST_FILE, json.dumps(manifest))
         return manifest
+
+
+def _split_weights(traced: Path, target: Path) -> None:
+    import onnx
+
+    graph = onnx.load(str(traced))
+    onnx.save_model(
+        graph,
+        str(target),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location=WEIGHTS_FILE,
+        size_threshold=1024,
+    )
+
+
+def _sizes(folder: Path) -> list[int]:
+    return [
+        (folder / name).stat().st_size if (folder / name).is_file() else -1
+        for name in (MODEL_FILE, WEIGHTS_FILE)
+    ]
 
 
 def _input_names(model) -> list[str]:
