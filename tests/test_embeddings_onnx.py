@@ -66,7 +66,7 @@ def test_export_is_reused_and_a_damaged_export_is_redone(tmp_path, embeddings):
     load_embeddings(settings)  # a sound copy is used as it is
     assert (weights.stat().st_ino, weights.stat().st_mtime_ns) == exported
 
-    size = weights.stat().st_size  # same size, wrong bytes: only the vectors tell
+    size = weights.stat().st_size  # same size, other bytes
     with weights.open("r+b") as handle:
         handle.seek(size // 2)
         handle.write(os.urandom(4096))
@@ -75,11 +75,23 @@ def test_export_is_reused_and_a_damaged_export_is_redone(tmp_path, embeddings):
     assert weights.stat().st_ino != exported[0]  # written anew, by rename
     assert float(np.asarray(again.embed_query(QUESTION)) @ reference) >= 1 - 1e-5
 
+    # Damage that keeps size and mtime (bit rot): the probe vectors tell.
+    stat = weights.stat()
+    with weights.open("r+b") as handle:
+        handle.seek(stat.st_size - (1 << 20))  # the last layers' weights
+        handle.write(os.urandom(1 << 20))
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    load_embeddings(settings)
+    assert weights.stat().st_ino != stat.st_ino
+
     (folder / MANIFEST_FILE).write_text("{not json")  # a half-written manifest: same story
     (folder / MODEL_FILE).write_bytes(b"")
     load_embeddings(settings)
     manifest = json.loads((folder / MANIFEST_FILE).read_text())
-    assert manifest["size"] == [(folder / MODEL_FILE).stat().st_size, weights.stat().st_size]
+    assert [size for size, _ in manifest["files"]] == [
+        (folder / MODEL_FILE).stat().st_size,
+        weights.stat().st_size,
+    ]
 
 
 def _runtimes_after(args: list[str], env: dict[str, str]) -> list[str]:

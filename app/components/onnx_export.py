@@ -4,8 +4,8 @@ kept in a cache folder, and trusted only while it still gives torch's vectors.
 Exporting needs torch (and the `onnx` package); using the copy needs neither, which is the
 point: a cold `compliance ask` never imports torch. The copy is written to a temporary name and
 renamed into place, with a manifest beside it holding the model's digest, the files' sizes and
-reference vectors computed by torch at export. A copy whose manifest, size, loading or vectors
-disagree is damaged (or stale) and is exported again.
+modification times and reference vectors computed by torch at export. A copy whose manifest,
+files, loading or vectors disagree is damaged (or stale) and is exported again.
 
 Run `python -m app.components.onnx_export` to prepare it ahead of time (`make install` does).
 """
@@ -106,7 +106,7 @@ def manifest_matches(folder: Path, model_path: Path, digest: str) -> dict | None
         or manifest.get("model_digest") != digest
         or manifest.get("weights") != weights_state(model_path)
         or not model.is_file()
-        or _sizes(folder) != manifest.get("size")
+        or _stats(folder) != manifest.get("files")
     ):
         return None
     return manifest
@@ -128,8 +128,10 @@ def export(model_path: Path, folder: Path, digest: str) -> dict:
         try:
             import torch  # only here: exporting is the one step that needs torch
             from transformers import AutoModel
+            from transformers.utils import logging as hf_logging
         except ImportError as exc:
             raise ExportError(f"exporting needs torch and transformers ({exc})") from exc
+        hf_logging.disable_progress_bar()
         try:
             model = AutoModel.from_pretrained(str(model_path), local_files_only=True).eval()
         except Exception as exc:  # damaged weights: safetensors and transformers raise many
@@ -166,7 +168,7 @@ def export(model_path: Path, folder: Path, digest: str) -> dict:
                     dynamo=False,
                 )
             _split_weights(staging / "traced.onnx", staging / MODEL_FILE)
-            # The manifest is written last and checks both sizes, so a pair half replaced
+            # The manifest is written last and checks both files, so a pair half replaced
             # by a crash here reads as damaged and is exported again.
             for name in (WEIGHTS_FILE, MODEL_FILE):
                 os.replace(staging / name, folder / name)
@@ -178,7 +180,7 @@ def export(model_path: Path, folder: Path, digest: str) -> dict:
             "format": FORMAT,
             "model_digest": digest,
             "weights": weights_state(model_path),
-            "size": _sizes(folder),
+            "files": _stats(folder),
             "inputs": names,
             "max_length": layout.max_length,
             "normalize": layout.normalize,
@@ -203,11 +205,17 @@ def _split_weights(traced: Path, target: Path) -> None:
     )
 
 
-def _sizes(folder: Path) -> list[int]:
-    return [
-        (folder / name).stat().st_size if (folder / name).is_file() else -1
-        for name in (MODEL_FILE, WEIGHTS_FILE)
-    ]
+def _stats(folder: Path) -> list[list[int]]:
+    """Size and mtime of the graph and the weights: any write since the export shows, with
+    no 90 MB hash on every start (damage that keeps both is left to the vector check)."""
+    stats = []
+    for name in (MODEL_FILE, WEIGHTS_FILE):
+        try:
+            stat = (folder / name).stat()
+            stats.append([stat.st_size, stat.st_mtime_ns])
+        except OSError:
+            stats.append([-1, -1])
+    return stats
 
 
 def _input_names(model) -> list[str]:
