@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c $(LOCK) torch==2.13.0   # the CPU build on this disk
 	$(BIN)/python -m pip install -q -c $(LOCK) -e .
+	$(BIN)/python -m app.components.onnx_export   # one-time ONNX copy of the bundled model
 	@rm -f $(DEV_STAMP)
 	@touch $(STAMP)
 

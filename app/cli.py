@@ -21,8 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app.components.database import DatabaseError
-from app.components.embeddings import ModelNotFoundError
-from app.components.store import ModelMismatchError, StoreUnavailableError
+from app.components.errors import ModelMismatchError, ModelNotFoundError, StoreUnavailableError
 from app.settings import get_settings, setting_problems
 
 cli = typer.Typer(

@@ -29,6 +29,13 @@ def bundled_model_path() -> Path:
 
 
 Provider = Literal["extractive", "openai", "ollama", "llamacpp"]
+EmbeddingBackend = Literal["onnx", "torch"]
+
+
+def user_cache_dir() -> Path:
+    """Per-user cache (XDG): derived files that any checkout or DATA_DIR can share."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "seller-compliance-assistant"
 
 
 class EvidenceWeights(BaseModel):
@@ -80,6 +87,11 @@ class Settings(BaseSettings):
     # Embedding model: a local folder, never a hub name.
     embedding_model_path: Path | None = None
     embedding_batch_size: int = Field(32, ge=1, le=512)
+    # How the model runs: ONNX Runtime (no torch import; the ONNX copy is exported once from
+    # the same weights and checked against torch's vectors) or sentence-transformers on torch.
+    embedding_backend: EmbeddingBackend = "onnx"
+    embedding_cache_dir: Path | None = Field(None, description="ONNX export (default: user cache)")
+    embedding_threads: int = Field(0, ge=0, le=256, description="0 = one per CPU core")
 
     # Ingestion.
     chunk_size: int = Field(950, ge=200, le=8000, description="characters; MiniLM reads 256 tokens")
@@ -142,6 +154,7 @@ class Settings(BaseSettings):
     @field_validator(
         "llm_model_path",
         "embedding_model_path",
+        "embedding_cache_dir",
         "refusal_model",
         "glossary_dir",
         "listing_checks_dir",
@@ -159,6 +172,10 @@ class Settings(BaseSettings):
     @property
     def model_path(self) -> Path:
         return self.embedding_model_path or bundled_model_path()
+
+    @property
+    def onnx_dir(self) -> Path:
+        return self.embedding_cache_dir or user_cache_dir() / "onnx"
 
     @property
     def glossaries(self) -> Path:

@@ -1,12 +1,16 @@
 """The naive baseline the benchmark compares against: how typical chat-with-docs apps start.
 
 Raw files split by RecursiveCharacterTextSplitter (1000/200), LangChain `Chroma.from_documents`
-with the same embedding model, dense-only `similarity_search(k=4)`, and the answer is the top
-chunk. It exposes `ask` and `retrieve` like `Assistant`, so the same evaluation code scores it.
+with the same model run the usual way (sentence-transformers on torch), dense-only
+`similarity_search(k=4)`, and the answer is the top chunk. It exposes `ask` and `retrieve` like
+`Assistant`, so the same evaluation code scores it. `python -m bench.baseline ask` is its
+command line (index built on first use), timed cold by the benchmark beside ours.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,7 +27,19 @@ from app.settings import Settings
 
 
 class NaiveBaseline:
-    def __init__(self, knowledge_dir: Path, data_dir: Path, embeddings: Embeddings) -> None:
+    def __init__(
+        self, knowledge_dir: Path, data_dir: Path, embeddings: Embeddings, build: bool = True
+    ) -> None:
+        client = chromadb.PersistentClient(
+            path=str(data_dir), settings=ChromaSettings(anonymized_telemetry=False)
+        )
+        self.settings = Settings(_env_file=None, knowledge_dir=knowledge_dir)
+        if not build:  # an index this class built before
+            self.store = Chroma(
+                collection_name="baseline", embedding_function=embeddings, client=client
+            )
+            self.chunks = self.store._collection.count()
+            return
         splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
         docs = [
             Document(
@@ -32,9 +48,6 @@ class NaiveBaseline:
             for path in sorted(knowledge_dir.rglob("*.md"))
             for text in splitter.split_text(path.read_text(encoding="utf-8"))
         ]
-        client = chromadb.PersistentClient(
-            path=str(data_dir), settings=ChromaSettings(anonymized_telemetry=False)
-        )
         self.store = Chroma.from_documents(
             docs,
             embeddings,
@@ -43,7 +56,6 @@ class NaiveBaseline:
             collection_configuration={"hnsw": {"space": "cosine"}},
         )
         self.chunks = len(docs)
-        self.settings = Settings(_env_file=None, knowledge_dir=knowledge_dir)
 
     def retrieve(self, question: str, history: Sequence[dict] | None = None, k: int = 4):
         return [
@@ -67,3 +79,30 @@ class NaiveBaseline:
         return Answer(
             question, passages[0].text if passages else "", refused=False, passages=passages
         )
+
+
+def main() -> None:
+    """`python -m bench.baseline ask QUESTION --knowledge DIR --data DIR`: the peer's cold ask."""
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    from app.settings import bundled_model_path
+
+    parser = argparse.ArgumentParser(prog="python -m bench.baseline")
+    parser.add_argument("command", choices=["ask"])
+    parser.add_argument("question")
+    parser.add_argument("--knowledge", type=Path, default=Path("knowledge"))
+    parser.add_argument("--data", type=Path, required=True)
+    args = parser.parse_args()
+    embeddings = HuggingFaceEmbeddings(
+        model=str(bundled_model_path()),
+        model_kwargs={"device": "cpu", "local_files_only": True},
+        encode_kwargs={"normalize_embeddings": True},
+    )
+    built = args.data.is_dir()
+    peer = NaiveBaseline(args.knowledge, args.data, embeddings, build=not built)
+    answer = peer.ask(args.question)
+    print(json.dumps({"text": answer.text, "sources": [p.source for p in answer.passages]}))
+
+
+if __name__ == "__main__":
+    main()

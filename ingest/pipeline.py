@@ -17,6 +17,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
 from langchain_core.indexing import index
 
 from app.components.embeddings import load_embeddings, model_fingerprint, token_budget
@@ -32,6 +33,7 @@ from app.components.store import (
 from app.components.text import looks_like_instruction, split_sentences
 from app.settings import Settings
 from ingest.chunking import chunk_document
+from ingest.freshness import FileState, FileStates
 from ingest.loaders import SUPPORTED, LoadedDoc, SkipFile, load_file
 
 ProgressFn = Callable[[str, int, int], None]
@@ -177,12 +179,17 @@ def run_ingest(
             store = store()
         if not rebuild:
             live = store or _open(settings)
-            return _ingest(live, settings, paths, progress)
+            states = FileStates.load(settings, live.fingerprint)
+            report = _ingest(live, settings, paths, progress, states)
+            states.save()
+            return report
         embeddings = store.vectorstore.embeddings if store else load_embeddings(settings)
         shadow_cfg = shadow_settings(settings)
         drop_collection(shadow_cfg)  # the leftovers of an interrupted rebuild
         shadow = open_store(shadow_cfg, embeddings, model_fingerprint(settings.model_path))
-        report = _ingest(shadow, settings, paths, progress)
+        # A rebuild reads and hashes every file, then its record replaces the live one.
+        states = FileStates.load(settings, shadow.fingerprint, trust=False)
+        report = _ingest(shadow, settings, paths, progress, states)
         if not report.ok:
             drop_collection(shadow_cfg)
             report.warnings.append(
@@ -190,6 +197,8 @@ def run_ingest(
             )
             return report
         promote(shadow, settings)
+        states.changed = True  # replaces the old record, even with nothing in it
+        states.save()
         if store is not None:
             store.reopen()
         return report
@@ -201,7 +210,11 @@ def _open(settings: Settings) -> Store:
 
 
 def _ingest(
-    store: Store, settings: Settings, paths: list[Path] | None, progress: ProgressFn | None
+    store: Store,
+    settings: Settings,
+    paths: list[Path] | None,
+    progress: ProgressFn | None,
+    states: FileStates,
 ) -> IngestReport:
     started = time.perf_counter()
     roots = [p.resolve() for p in (paths or [settings.knowledge_dir])]
@@ -209,7 +222,7 @@ def _ingest(
     report = IngestReport(files_seen=len(files), skipped=list(missing))
     store.check_model()
     _reconcile(store)
-    sentences = SentenceVectors(settings, store.vectorstore.embeddings)
+    writer = store.writer(ChunkEmbeddings(SentenceVectors(settings, store.vectorstore.embeddings)))
     max_bytes = int(settings.max_file_mb * 1_000_000)
     seen: set[str] = set()
 
@@ -218,6 +231,16 @@ def _ingest(
         seen.add(source)
         if progress:
             progress(source, number, len(files))
+        known = states.unchanged(source, path)
+        if known is not None and store.records.list_keys(group_ids=[source], limit=1):
+            report.files_read += 1  # indexed as it is: not even opened
+            report.unchanged += known.chunks
+            report.warnings.extend((source, w) for w in known.warnings)
+            continue
+        try:
+            state = FileState.of(path)  # before reading: a later write is seen next time
+        except OSError:
+            state = None  # unreadable: load_file says why
         try:
             loaded = load_file(path, max_bytes)
         except SkipFile as why:
@@ -228,7 +251,8 @@ def _ingest(
             else:
                 report.skipped.append((source, str(why)))
             continue
-        report.warnings.extend((source, w) for w in [*loaded.warnings, *_ai_directed(loaded)])
+        warnings = [*loaded.warnings, *_ai_directed(loaded)]
+        report.warnings.extend((source, w) for w in warnings)
         chunks = _distinct(
             chunk_document(
                 loaded,
@@ -242,14 +266,16 @@ def _ingest(
         result = index(
             _reporting(chunks, source, number, len(files), progress),
             store.records,
-            store.vectorstore,
+            writer,
             cleanup="incremental",
             source_id_key="source",
             key_encoder="sha256",
             batch_size=INDEX_BATCH,
         )
-        sentences.warm(chunks)
         report.files_read += 1
+        if state is not None:
+            state.chunks, state.warnings = len(chunks), warnings
+            states.record(source, state)
         report.added += result["num_added"]
         report.updated += result["num_updated"]
         report.deleted += result["num_deleted"]
@@ -261,12 +287,27 @@ def _ingest(
         if any(_is_under(source_path(source, settings), root) for root in roots):
             report.deleted += _remove_source(store, source)
             report.changed_sources[source] = "removed"
+            states.forget(source)
 
     if report.changed_sources or store.recorded_model() != store.fingerprint:
         store.stamp()
     report.chunks_total = store.collection.count()
     report.seconds = time.perf_counter() - started
     return report
+
+
+class ChunkEmbeddings(Embeddings):
+    """What `index()` embeds new chunks with: their sentences ride along in the same model
+    call and land in the sentence cache (see SentenceVectors.embed_chunks)."""
+
+    def __init__(self, sentences: SentenceVectors) -> None:
+        self.sentences = sentences
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.sentences.embed_chunks(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.sentences.embed_chunks([text])[0]
 
 
 def _distinct(chunks: list[Document]) -> list[Document]:

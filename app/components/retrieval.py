@@ -11,11 +11,9 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
 from app.components.embeddings import sentence_embedder
@@ -144,12 +142,20 @@ class SentenceVectors:
                         self._vectors[text] = np.asarray(vec, dtype=np.float32)
         return np.stack([self._vectors[t] for t in texts])
 
-    def warm(self, chunks: Iterable[Document]) -> None:
-        """Embed every distinct sentence of new chunks once, at ingest, so a warm question
-        only ever embeds itself."""
-        texts = sorted({s.text for chunk in chunks for s in split_sentences(chunk.page_content)})
-        if texts:
-            self._cache.embed_documents(texts)
+    def embed_chunks(self, chunks: list[str]) -> list[list[float]]:
+        """Vectors of new chunks, with every distinct sentence of theirs that the cache lacks
+        embedded in the same model call and cached: ingest runs the model once per distinct
+        text, and a warm question only ever embeds itself."""
+        store = self._cache.document_embedding_store
+        sentences = sorted({s.text for chunk in chunks for s in split_sentences(chunk)})
+        cached = store.mget(sentences) if sentences else []
+        missing = [t for t, v in zip(sentences, cached, strict=True) if v is None]
+        texts = list(dict.fromkeys([*chunks, *missing]))  # a one-sentence chunk runs once
+        embedded = self._cache.underlying_embeddings.embed_documents(texts)
+        vectors = dict(zip(texts, embedded, strict=True))
+        if missing:
+            store.mset([(t, vectors[t]) for t in missing])
+        return [vectors[c] for c in chunks]
 
 
 class Retrieval:

@@ -13,29 +13,25 @@ import shutil
 import sqlite3
 import time
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import chromadb
 from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
-from langchain_classic.indexes import SQLRecordManager
 from langchain_core.embeddings import Embeddings
 
 from app.components.embeddings import same_model
+from app.components.errors import ModelMismatchError, StoreUnavailableError
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from langchain_classic.indexes import SQLRecordManager
 
 MODEL_KEY = "embedding_model"
 INDEXED_AT_KEY = "indexed_at"
 SHADOW_SUFFIX = "--rebuild"  # a rebuild fills this collection, then it replaces the live one
 _SEGMENT_DIR = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-class StoreUnavailableError(RuntimeError):
-    """Chroma could not be opened or reached."""
-
-
-class ModelMismatchError(RuntimeError):
-    """The collection was built with a different embedding model."""
 
 
 def make_client(settings: Settings) -> chromadb.ClientAPI:
@@ -65,13 +61,17 @@ def make_client(settings: Settings) -> chromadb.ClientAPI:
 
 @dataclass
 class Store:
-    """The collection, its LangChain wrapper and its record manager, opened together."""
+    """The collection, its LangChain wrapper and its record manager (opened when first used:
+    answering never needs it, and SQLAlchemy costs a cold `ask` about half a second)."""
 
     settings: Settings
     client: chromadb.ClientAPI
     vectorstore: Chroma
-    records: SQLRecordManager
     fingerprint: str
+
+    @cached_property
+    def records(self) -> SQLRecordManager:
+        return open_records(self.settings)
 
     @property
     def collection(self) -> chromadb.Collection:
@@ -104,6 +104,10 @@ class Store:
     def all_chunks(self) -> dict[str, Any]:
         return self.collection.get(include=["documents", "metadatas"])
 
+    def writer(self, embeddings: Embeddings) -> Chroma:
+        """The same collection, written through other embeddings (ingest's batching)."""
+        return _vectorstore(self.settings, self.client, embeddings, self.fingerprint)
+
     def reopen(self) -> None:
         """Point at the live collection again (after a rebuild replaced it)."""
         self.vectorstore = _vectorstore(
@@ -131,6 +135,13 @@ def _vectorstore(
 def open_store(settings: Settings, embeddings: Embeddings, fingerprint: str) -> Store:
     client = make_client(settings)
     vectorstore = _vectorstore(settings, client, embeddings, fingerprint)
+    return Store(settings, client, vectorstore, fingerprint)
+
+
+def open_records(settings: Settings) -> SQLRecordManager:
+    """LangChain's record of which chunk of which file is indexed."""
+    from langchain_classic.indexes import SQLRecordManager
+
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         records = SQLRecordManager(_namespace(settings), db_url=settings.record_db_url)
@@ -140,7 +151,7 @@ def open_store(settings: Settings, embeddings: Embeddings, fingerprint: str) -> 
             f"Cannot open the ingest records {settings.records_path}: "
             f"{getattr(exc, 'orig', None) or exc}"
         ) from exc
-    return Store(settings, client, vectorstore, records, fingerprint)
+    return records
 
 
 def shadow_settings(settings: Settings) -> Settings:
@@ -186,8 +197,7 @@ def drop_collection(settings: Settings) -> None:
     with contextlib.suppress(Exception):  # absent already: nothing to drop
         client.delete_collection(settings.collection_name)
     if settings.records_path.exists():
-        records = SQLRecordManager(_namespace(settings), db_url=settings.record_db_url)
-        records.create_schema()
+        records = open_records(settings)
         keys = records.list_keys()
         if keys:
             records.delete_keys(keys)

@@ -7,12 +7,16 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+# libyaml's parser when PyYAML was built with it (the wheels are): the glossaries alone take
+# about a second to parse in pure Python, on every cold start.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def read_yaml(path: Path, error: type[Exception], what: str = "") -> object:
     """Parse a YAML file, raising `error` with a sentence a user can act on."""
     label = f"{what} {path}".strip()
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except OSError as exc:
         raise error(f"Cannot read {label}: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:

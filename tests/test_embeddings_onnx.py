@@ -1,0 +1,215 @@
+"""The fast start: the model on ONNX Runtime gives torch's vectors, its export is reused and
+redone when damaged, the light commands import no model runtime, and ingest reads only files
+that changed and embeds each distinct text once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from langchain_core.embeddings import Embeddings
+
+import ingest.pipeline as pipeline
+from app.components.embeddings import load_embeddings
+from app.components.onnx_embeddings import OnnxEmbeddings
+from app.components.onnx_export import MANIFEST_FILE, MODEL_FILE, WEIGHTS_FILE
+from app.components.retrieval import SentenceVectors
+from app.components.text import split_sentences
+from app.settings import Settings
+from ingest.pipeline import run_ingest
+from tests.conftest import KNOWLEDGE, REPO, cli_env, write
+
+QUESTION = "How long does a seller have to respond to a buyer's refund request?"
+RUNTIMES = ("torch", "sentence_transformers", "transformers", "onnxruntime")
+
+
+def _real_texts() -> list[str]:
+    paragraphs = [
+        p.strip()
+        for path in sorted(KNOWLEDGE.glob("*.md"))
+        for p in path.read_text(encoding="utf-8").split("\n\n")
+        if p.strip()
+    ]
+    long_text = " ".join(paragraphs)[:4000]  # past the 256 tokens the model reads
+    return [*paragraphs[::4], QUESTION, "  padded  ", "退款申请多久要回复？", long_text]
+
+
+def test_onnx_vectors_match_torch(embeddings):
+    """An index built by either runtime stays valid under the other."""
+    assert isinstance(embeddings, OnnxEmbeddings)
+    torch_model = load_embeddings(Settings(_env_file=None, embedding_backend="torch"))
+    texts = _real_texts()
+    ours = np.asarray(embeddings.embed_documents(texts))
+    theirs = np.asarray(torch_model.embed_documents(texts))
+    assert ours.shape == theirs.shape == (len(texts), 384)
+    cosine = (ours * theirs).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(theirs, axis=1)
+    assert cosine.min() >= 1 - 1e-5
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    query = np.asarray(embeddings.embed_query(QUESTION))
+    assert float(query @ np.asarray(torch_model.embed_query(QUESTION))) >= 1 - 1e-5
+
+
+@pytest.mark.slow
+def test_export_is_reused_and_a_damaged_export_is_redone(tmp_path, embeddings):
+    settings = Settings(_env_file=None, embedding_cache_dir=tmp_path / "onnx")
+    first = load_embeddings(settings)
+    assert isinstance(first, OnnxEmbeddings)
+    (folder,) = (tmp_path / "onnx").iterdir()
+    weights = folder / WEIGHTS_FILE
+    exported = (weights.stat().st_ino, weights.stat().st_mtime_ns)
+    reference = np.asarray(embeddings.embed_query(QUESTION))
+
+    load_embeddings(settings)  # a sound copy is used as it is
+    assert (weights.stat().st_ino, weights.stat().st_mtime_ns) == exported
+
+    size = weights.stat().st_size  # same size, other bytes
+    with weights.open("r+b") as handle:
+        handle.seek(size // 2)
+        handle.write(os.urandom(4096))
+    again = load_embeddings(settings)
+    assert isinstance(again, OnnxEmbeddings)
+    assert weights.stat().st_ino != exported[0]  # written anew, by rename
+    assert float(np.asarray(again.embed_query(QUESTION)) @ reference) >= 1 - 1e-5
+
+    # Damage that keeps size and mtime (bit rot): the probe vectors tell.
+    stat = weights.stat()
+    with weights.open("r+b") as handle:
+        handle.seek(stat.st_size - (1 << 20))  # the last layers' weights
+        handle.write(os.urandom(1 << 20))
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    load_embeddings(settings)
+    assert weights.stat().st_ino != stat.st_ino
+
+    (folder / MANIFEST_FILE).write_text("{not json")  # a half-written manifest: same story
+    (folder / MODEL_FILE).write_bytes(b"")
+    load_embeddings(settings)
+    manifest = json.loads((folder / MANIFEST_FILE).read_text())
+    assert [size for size, _ in manifest["files"]] == [
+        (folder / MODEL_FILE).stat().st_size,
+        weights.stat().st_size,
+    ]
+
+
+def _runtimes_after(args: list[str], env: dict[str, str]) -> list[str]:
+    """Run `compliance ARGS` in a fresh interpreter; the model runtimes it imported."""
+    probe = (
+        "import json, sys, runpy\n"
+        f"sys.argv = ['compliance', *{args!r}]\n"
+        "try:\n"
+        "    runpy.run_module('app.cli', run_name='__main__')\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        f"print('RUNTIMES', json.dumps(sorted(m for m in {RUNTIMES!r} if m in sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    line = next(x for x in result.stdout.splitlines() if x.startswith("RUNTIMES"))
+    return json.loads(line.removeprefix("RUNTIMES "))
+
+
+def test_light_commands_load_no_model_and_ask_never_imports_torch(kb_settings, assistant):
+    env = cli_env(kb_settings)
+    for args in (["--help"], ["inspect", "--list"], ["draft", "--list-types"]):
+        assert _runtimes_after(args, env) == [], args
+    assert _runtimes_after(["ask", "--json", QUESTION], env) == ["onnxruntime"]
+
+
+def _kb(settings) -> None:
+    shared = "Keep the courier's receipt for 90 days. "
+    for n, topic in enumerate(("returns", "shipping", "labels")):
+        body = "\n\n".join(
+            f"## Part {i}\n\nFor {topic}, rule {i} asks the seller to keep record {i} for "
+            f"{30 + i} days. {shared}Losing record {i} breaks the {topic} policy."
+            for i in range(4)
+        )
+        write(settings.knowledge_dir / f"{n}-{topic}.md", f"# {topic.title()}\n\n{body}\n")
+
+
+def test_freshness_reads_only_what_changed(tmp_settings, store_for, monkeypatch):
+    _kb(tmp_settings)
+    store = store_for(tmp_settings)
+    first = run_ingest(tmp_settings, store=store)
+    assert first.files_read == 3 and first.added > 0
+
+    opened: list[str] = []
+    real_load = pipeline.load_file
+
+    def spy(path, max_bytes):
+        opened.append(path.name)
+        return real_load(path, max_bytes)
+
+    monkeypatch.setattr(pipeline, "load_file", spy)
+    unchanged = run_ingest(tmp_settings, store=store)
+    assert opened == [] and unchanged.unchanged == first.added
+    assert (unchanged.added, unchanged.updated, unchanged.files_read) == (0, 0, 3)
+
+    touched = tmp_settings.knowledge_dir / "1-shipping.md"
+    os.utime(touched)  # new mtime, same bytes: hashed, not re-read or re-embedded
+    again = run_ingest(tmp_settings, store=store)
+    assert opened == [] and again.added == 0 and not again.changed_sources
+
+    touched.write_text(touched.read_text().replace("rule 2 asks", "rule 2 now asks"))
+    changed = run_ingest(tmp_settings, store=store)
+    assert opened == ["1-shipping.md"]
+    assert changed.changed_sources == {"1-shipping.md": "updated"} and changed.added == 1
+
+    # Same size and mtime, other bytes: the documented blind spot, which --rebuild closes.
+    stat = touched.stat()
+    text = touched.read_text()
+    touched.write_text(text.replace("rule 3 asks", "rule 3 begs"))
+    os.utime(touched, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert run_ingest(tmp_settings, store=store).added == 0
+    run_ingest(tmp_settings, store=store, rebuild=True)
+    stored = store.collection.get(where={"source": "1-shipping.md"}, include=["documents"])
+    assert any("rule 3 begs" in doc for doc in stored["documents"])
+
+    # A document taken out of the index is read again, whatever the record says.
+    pipeline.remove_document(store, "0-returns.md")
+    opened.clear()
+    back = run_ingest(tmp_settings, store=store)
+    assert opened == ["0-returns.md"] and back.changed_sources == {"0-returns.md": "added"}
+
+
+class Counting(Embeddings):
+    """The real embedder, counting what it is asked to embed."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.texts: list[str] = []
+
+    def embed_documents(self, texts):
+        self.texts.extend(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text):
+        self.texts.append(text)
+        return self.inner.embed_query(text)
+
+
+def test_ingest_embeds_each_distinct_text_once(tmp_settings, embeddings):
+    from app.components.embeddings import model_fingerprint
+    from app.components.store import open_store
+
+    _kb(tmp_settings)
+    counting = Counting(embeddings)
+    store = open_store(tmp_settings, counting, model_fingerprint(tmp_settings.model_path))
+    run_ingest(tmp_settings, store=store)
+    chunks = store.collection.get(include=["documents"])["documents"]
+    sentences = {s.text for c in chunks for s in split_sentences(c)}
+    assert len(counting.texts) == len(set(counting.texts))  # nothing embedded twice
+    assert set(counting.texts) == set(chunks) | sentences
+
+    counting.texts.clear()  # answering finds every sentence in the cache
+    SentenceVectors(tmp_settings, counting)(sorted(sentences))
+    assert counting.texts == []
