@@ -256,7 +256,7 @@ def test_cli_list_and_answers(kb_settings, assistant, tmp_path):
 
 def test_interactive_cli_saves_as_it_goes_and_resumes(kb_settings, assistant, tmp_path):
     env = cli_env(kb_settings, CHECKLIST_PATH=str(CHECKLIST), DATA_DIR=str(tmp_path / "data"))
-    profile = "\n".join(["n"] * 5)  # five profile questions, all "no"
+    profile = "\n".join(["n"] * len(load_checklist(CHECKLIST).profile))  # all "no"
     first = run_cli(
         "inspect",
         "--store",
