@@ -43,6 +43,19 @@ def _setup() -> None:
     route_library_logs(get_settings())
 
 
+def _progress(label: str, quiet: bool) -> Progress:
+    """A transient progress bar on stderr (off when the output is JSON)."""
+    return Progress(
+        TextColumn(f"[bold blue]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+        disable=quiet,
+    )
+
+
 def _fail(message: str, code: int = 2) -> typer.Exit:
     errors.print(f"[bold red]Error:[/] {escape(message)}")
     return typer.Exit(code)
@@ -304,14 +317,7 @@ def evaluate_cmd(
     if not items:
         raise _fail(f"No {split} questions in {questions}.")
     container, engine = _answerer(provider, base_url, model)
-    with Progress(
-        TextColumn("[bold blue]Evaluating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=errors,
-        transient=True,
-        disable=as_json,
-    ) as progress:
+    with _progress("Evaluating", quiet=as_json) as progress:
         task = progress.add_task("", total=len(items))
         report = evaluate(
             engine,
@@ -709,15 +715,7 @@ def check_listings(
         raise _fail(str(exc)) from None
     try:
         service = _listing_service(settings)
-        with Progress(
-            TextColumn("[bold blue]Checking"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=errors,
-            transient=True,
-            disable=as_json,
-        ) as progress:
+        with _progress("Checking", quiet=as_json) as progress:
             task = progress.add_task("", total=len(listings))
             report = service.check_catalogue(
                 listings,

@@ -22,7 +22,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from app.components.database import Database
 from app.components.llm import describe_failure, provider_label
@@ -116,21 +124,16 @@ class CaseType(BaseModel):
     cite: list[Cite] = Field(min_length=1)
     body: list[Line] = Field(min_length=1)
 
-    @field_validator("needs")
+    @field_validator("needs", "fields")
     @classmethod
-    def _known_facts(cls, needs: list[str]) -> list[str]:
-        unknown = set(needs) - set(FACT_FIELDS)
+    def _known(cls, names: list[str], info: ValidationInfo) -> list[str]:
+        allowed, what = (
+            (FACT_FIELDS, "facts") if info.field_name == "needs" else (FORM_FIELDS, "fields")
+        )
+        unknown = set(names) - set(allowed)
         if unknown:
-            raise ValueError(f"unknown facts {sorted(unknown)}; known: {list(FACT_FIELDS)}")
-        return needs
-
-    @field_validator("fields")
-    @classmethod
-    def _known_fields(cls, fields: list[str]) -> list[str]:
-        unknown = set(fields) - set(FORM_FIELDS)
-        if unknown:
-            raise ValueError(f"unknown fields {sorted(unknown)}; known: {list(FORM_FIELDS)}")
-        return fields
+            raise ValueError(f"unknown {what} {sorted(unknown)}; known: {list(allowed)}")
+        return names
 
     @model_validator(mode="after")
     def _uses_only_its_fields(self) -> CaseType:
