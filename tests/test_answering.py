@@ -64,7 +64,7 @@ def _source_text(source: str) -> str:
 
 
 QUESTIONS = [q for q, _, _ in RANKING_CASES] + [
-    "what happens if I never answer a dispute",
+    "what happens if I never answer a refund request in time",
     "Can I sell goods under a trademark that is just a picture?",
 ]
 

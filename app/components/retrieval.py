@@ -57,6 +57,26 @@ def states_figure(text: str) -> bool:
     return bool(_FIGURE.search(text))
 
 
+_ASKS_DURATION = re.compile(
+    r"\bhow (long|soon|quickly)\b|\bhow many (days|weeks|months|years|hours)\b|\bwithin what\b",
+    re.I,
+)
+_DURATION = re.compile(
+    r"\b\d+(?:[.,]\d+)?[\s-]*(?:calendar |working |business )?"
+    r"(?:days?|weeks?|months?|years?|hours?)\b",
+    re.I,
+)
+
+
+def asks_for_duration(question: str) -> bool:
+    """ "How long", "how soon": the answer is a length of time, not just any number."""
+    return bool(_ASKS_DURATION.search(question))
+
+
+def states_duration(text: str) -> bool:
+    return bool(_DURATION.search(text))
+
+
 @dataclass
 class Scored:
     """One quotable sentence of a retrieved passage and how well it answers the question."""

@@ -23,8 +23,10 @@ from app.components.retrieval import (
     Retrieval,
     Scored,
     Signals,
+    asks_for_duration,
     asks_for_figure,
     sentence_source,
+    states_duration,
     states_figure,
 )
 from app.components.retriever import Passage
@@ -72,6 +74,7 @@ class Citation(Serialisable):
     reliability: str = ""
     authority: str = ""  # of the source the quote rests on (see app.components.provenance)
     rule_date: str = ""  # of the rule text quoted: YYYY[-MM[-DD]], "undated" or ""
+    conflict: bool = False  # quotes a paragraph stating that sources disagree
 
 
 @dataclass
@@ -452,6 +455,8 @@ class Assistant:
         lead = picked[0]
         if asks_for_figure(question):
             lead = next((p for p in picked if states_figure(p.sentence.text)), lead)
+            if asks_for_duration(question):
+                lead = next((p for p in picked if states_duration(p.sentence.text)), lead)
         picked = _with_continuations(picked, scored, self.settings.answer_sentences + 4)
         picked = _with_intros(picked, scored)
         picked.sort(key=lambda s: (s.passage_rank, s.sentence.start))
@@ -513,7 +518,8 @@ def _with_conflict(
         members = [*members[:5], *[m for m in members[5:] if m in chosen]]
         first = next((i for i, c in enumerate(chosen) if c in members), len(chosen))
         rest = [c for c in chosen if c not in members]
-        at = len([c for c in chosen[:first] if c not in members])
+        # The answer leads with its best settled sentence; the disagreement follows it.
+        at = max(len([c for c in chosen[:first] if c not in members]), 1 if rest else 0)
         return [*rest[:at], *members, *rest[at:]], (cand.passage, span)
     return chosen, None
 

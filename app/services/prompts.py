@@ -36,7 +36,7 @@ ANSWER_PROMPT = ChatPromptTemplate.from_messages(
         ),
         ("human", "<sources>\n{sources}\n</sources>\n\n<question>\n{question}\n</question>"),
     ]
-)
+).partial(language="English")
 
 CONDENSE_PROMPT = ChatPromptTemplate.from_messages(
     [
