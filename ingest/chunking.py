@@ -13,11 +13,11 @@ from collections.abc import Callable
 from langchain_core.documents import Document
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 
+from app.components.provenance import CONFLICT
 from ingest.loaders import LoadedDoc
 
 _HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
 _UNCERTAIN = re.compile(r"\buncertain\b|\bconflict|\bsources (?:disagree|differ)", re.I)
-_CONFLICT = re.compile(r"\bconflict|\bsources (?:disagree|differ)", re.I)
 _WEAK = re.compile(r"uncertain|weak|low|conflict", re.I)
 
 
@@ -64,7 +64,7 @@ def chunk_document(
                 meta["uncertain"] = bool(
                     _UNCERTAIN.search(body) or _WEAK.search(_section_reliability(doc, section))
                 )
-                meta["conflict"] = bool(_CONFLICT.search(f"{section}\n{body}"))
+                meta["conflict"] = bool(CONFLICT.search(f"{section}\n{body}"))
                 chunks.append(Document(page_content=f"{heading}\n{body}", metadata=meta))
     return chunks
 

@@ -75,7 +75,7 @@ def load_file(path: Path, max_bytes: int) -> LoadedDoc:
     return doc
 
 
-def _decode(raw: bytes, warnings: list[str] | None = None) -> str:
+def decode_text(raw: bytes, warnings: list[str] | None = None) -> str:
     """Text in whatever 8-bit or multi-byte encoding it was saved in (UTF-8, latin-1, cp1252,
     GB18030, Shift-JIS...); content with NUL bytes or no readable encoding is refused."""
     if b"\x00" in raw[:8192]:
@@ -114,7 +114,7 @@ _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 
 def _markdown(raw: bytes, path: Path) -> LoadedDoc:
     warnings: list[str] = []
-    text = _decode(raw, warnings)
+    text = decode_text(raw, warnings)
     meta: dict[str, Any] = {}
     match = _FRONT.match(text)
     if match:
@@ -174,7 +174,7 @@ def _first_heading(text: str) -> str | None:
 
 def _text(raw: bytes, path: Path) -> LoadedDoc:
     warnings: list[str] = []
-    text = _decode(raw, warnings)
+    text = decode_text(raw, warnings)
     return LoadedDoc(parts=[Part(text)], title=_default_title(path), warnings=warnings)
 
 
@@ -183,7 +183,7 @@ def _html(raw: bytes, path: Path) -> LoadedDoc:
 
     warnings: list[str] = []
     markdown = trafilatura.extract(
-        _decode(raw, warnings),
+        decode_text(raw, warnings),
         output_format="markdown",
         with_metadata=True,
         include_comments=False,

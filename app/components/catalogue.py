@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.components.serialise import Serialisable
-from ingest.loaders import SkipFile, _decode
+from ingest.loaders import SkipFile, decode_text
 
 # field -> header names that mean it (compared lower-case, without punctuation)
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -205,7 +205,7 @@ def read_catalogue_bytes(raw: bytes, name: str) -> list[Listing]:
 
 def _csv_rows(raw: bytes, name: str) -> list[list[str]]:
     try:
-        text = _decode(raw)
+        text = decode_text(raw)
     except SkipFile as exc:
         raise CatalogueError(f"{name} is not a CSV text file ({exc}).") from None
     sample = text[:8192]

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlparse
 
+from app.components.text import BULLET
+
 # Strongest first. "law text" is official for what the law says, not for platform rules.
 AUTHORITIES = ("official", "law text", "official copy", "third-party", "forum")
 LABELS = {
@@ -46,7 +48,8 @@ _TAGGED = re.compile(
 )
 _URL = re.compile(r"https?://[^\s)>\]]+")
 _SOURCE_MARK = re.compile(r"\bSources?:", re.I)
-_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
+# Where a paragraph says that its sources disagree (chunking flags it, answers show it whole).
+CONFLICT = re.compile(r"\bconflict|\bsources (?:disagree|differ)", re.I)
 
 
 @dataclass(frozen=True)
@@ -112,14 +115,14 @@ def refs_for(text: str, start: int, authority: str = "", rule_date: str = "") ->
     own = _SOURCE_MARK.search(line, start - begin)
     if own:
         return refs_in(line[own.start() :], authority, rule_date)
-    item = _ITEM.match(line) is not None
+    item = BULLET.match(line) is not None
     following = index + 1
-    while item and following < len(lines) and _ITEM.match(lines[following][1]):
+    while item and following < len(lines) and BULLET.match(lines[following][1]):
         following += 1
     if following < len(lines) and _SOURCE_MARK.match(lines[following][1].strip()):
         return refs_in(lines[following][1], authority, rule_date)
     for _, earlier in reversed(lines[:index]):
-        if item and _ITEM.match(earlier):
+        if item and BULLET.match(earlier):
             continue
         mark = _SOURCE_MARK.search(earlier)
         if mark and item:

@@ -13,7 +13,7 @@ from functools import lru_cache
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
-_BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
+BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")  # a list item's marker
 _ABBREVIATIONS = (
     "e.g",
     "i.e",
@@ -116,7 +116,7 @@ def split_sentences(text: str) -> list[Sentence]:
         body = line.rstrip("\r\n")
         stripped = body.strip()
         if stripped and not stripped.startswith(("#", "|", "---", "```")):
-            lead = _BULLET.match(body)
+            lead = BULLET.match(body)
             start = lead.end() if lead else len(body) - len(body.lstrip())
             out.extend(_split_line(body, start, offset))
         offset += len(line)

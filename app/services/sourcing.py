@@ -4,12 +4,11 @@ disagree, which one is newer. Rules change often; a seller must see how current 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Protocol
 
-from app.components.provenance import LABELS, WEAK, age_years, newest, refs_in
+from app.components.provenance import CONFLICT, LABELS, WEAK, age_years, newest, refs_in
 from app.components.retriever import Passage
 
 _A = {
@@ -19,7 +18,6 @@ _A = {
     "third-party": "a third-party guide",
     "forum": "a forum post",
 }
-_CONFLICT = re.compile(r"\bconflict|\bsources (?:disagree|differ)", re.I)
 
 
 class Cited(Protocol):
@@ -76,7 +74,7 @@ def conflict_spans(passage: Passage) -> list[tuple[int, int]]:
     disagree, with the list items that follow it."""
     if not passage.metadata.get("conflict"):
         return []
-    if _CONFLICT.search(passage.section):
+    if CONFLICT.search(passage.section):
         return [(0, len(passage.text))]
     lines, at = [], 0
     for line in passage.text.split("\n"):
@@ -87,7 +85,7 @@ def conflict_spans(passage: Passage) -> list[tuple[int, int]]:
     while i < len(lines):
         start, end, line = lines[i]
         i += 1
-        if not _CONFLICT.search(line) or line.startswith("# "):
+        if not CONFLICT.search(line) or line.startswith("# "):
             continue
         while i < len(lines) and lines[i][2].lstrip().startswith(("- ", "* ", "+ ")):
             end = lines[i][1]
