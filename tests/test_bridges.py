@@ -146,8 +146,22 @@ def test_the_shipped_refusal_model_matches_the_signals_and_decides(assistant):
     model = load_refusal_model(REPO / "eval" / "refusal-model.json")
     assert model is not None and model.features == FEATURES
     assert 0 < model.threshold <= model.caution_below < 1
-    strong = Signals(best_sentence=0.8, sentence_terms=0.8, passage_terms=0.9, top_dense=0.8)
-    weak = Signals(best_sentence=0.2, sentence_terms=0.05, passage_terms=0.1, unknown_terms=0.8)
+    strong = Signals(
+        best_sentence=0.8,
+        sentence_terms=0.8,
+        passage_terms=0.9,
+        top_dense=0.8,
+        top_sentences=0.7,
+        phrase_terms=0.8,
+    )
+    weak = Signals(
+        best_sentence=0.2,
+        sentence_terms=0.05,
+        passage_terms=0.1,
+        unknown_terms=0.8,
+        top_sentences=0.15,
+        names_missing=1.0,
+    )
     assert model.probability(strong) > model.threshold > model.probability(weak)
     assert assistant.refusal is not None  # the container loaded it for the default engine
 
@@ -191,3 +205,21 @@ def test_eval_reports_splits_with_intervals(tmp_path, assistant):
         assert 0 <= low <= split.overall.key_fact_accuracy <= high <= 1
     languages = {lang for split in report.splits.values() for lang in split.by_language}
     assert {"en", "zh"} <= languages
+
+
+def test_evidence_signals_see_names_phrases_and_sums_the_best_sentences_lack(container):
+    """A question about a neighbouring case (another country, a sum the rules never give)
+    finds the same words as a covered one; these signals are how the refusal tells them apart."""
+    retrieval = container.retrieval
+    retrieval.refresh()
+
+    def signals(question: str):
+        return retrieval.find(question, 8).signals
+
+    covered = signals("How many days does a seller have to respond to a refund request?")
+    assert covered.phrase_terms >= 0.5 and covered.names_missing == 0.0
+    assert covered.amount_missing == 0.0 and covered.top_sentences > 0.4
+    elsewhere = signals("What refund deadline does Zalando give sellers in Liechtenstein?")
+    assert elsewhere.names_missing == 1.0
+    unpriced = signals("How much does it cost to respond to a refund request?")
+    assert unpriced.amount_missing == 1.0

@@ -12,6 +12,7 @@ import math
 import re
 import threading
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -77,6 +78,29 @@ def states_duration(text: str) -> bool:
     return bool(_DURATION.search(text))
 
 
+_ASKS_AMOUNT = re.compile(
+    r"\bhow much\b|\b(fee|fees|cost|costs|price|fine|fines|charge|charges|deposit|amount"
+    r"|commission)\b",
+    re.I,
+)
+_AMOUNT = re.compile(
+    r"(?:USD|EUR|RMB|CNY|BRL|GBP|yuan|R\$|[$€£¥])\s?\d"
+    r"|\d[\d,.]*\s?(?:USD|EUR|RMB|CNY|BRL|GBP|yuan|euros?|dollars?|reais)\b",
+    re.I,
+)
+# A capitalised word inside a sentence: a country, a platform, a law, a programme.
+_INNER_NAME = re.compile(r"(?<![.?!:]\s)(?<!^)\b[A-Z][A-Za-z0-9&'’-]*")
+
+
+def asks_for_amount(question: str) -> bool:
+    """A fee, a price, a fine, a deposit: the answer is a sum of money."""
+    return bool(_ASKS_AMOUNT.search(question))
+
+
+def states_amount(text: str) -> bool:
+    return bool(_AMOUNT.search(text))
+
+
 @dataclass
 class Scored:
     """One quotable sentence of a retrieved passage and how well it answers the question."""
@@ -103,6 +127,10 @@ class Signals:
     bridged_terms: float = 0.0  # share of the question's terms reached only through the glossary
     unknown_names: float = 0.0  # share of its words that are names the corpus lacks (FCC, Temu)
     figure_missing: float = 0.0  # asks for a figure, and the best sentences state none
+    amount_missing: float = 0.0  # asks for a sum of money, and the best sentences state none
+    names_missing: float = 0.0  # share of its inner capitalised names the top passages lack
+    top_sentences: float = 0.0  # mean similarity of the three best sentences to the question
+    phrase_terms: float = 0.0  # share of its adjacent term pairs found together in one of them
 
     def as_vector(self) -> list[float]:
         return [float(v) for v in vars(self).values()]
@@ -316,8 +344,13 @@ class Retrieval:
             1 for t, (members, _) in groups.items() if not df(t) and any(df(m) for m in members)
         ) / max(len(groups), 1)
         signals.unknown_names = self._unknown_names(query, groups)
-        best_text = " ".join(s.sentence.text for s in scored[:3])
+        best = scored[:3]
+        best_text = " ".join(s.sentence.text for s in best)
         signals.figure_missing = float(asks_for_figure(query) and not states_figure(best_text))
+        signals.amount_missing = float(asks_for_amount(query) and not states_amount(best_text))
+        signals.top_sentences = sum(s.semantic for s in best) / len(best)
+        signals.names_missing = _names_missing(query, groups, passages[:3])
+        signals.phrase_terms = _phrase_share(query, groups, [s.sentence.text for s in best])
         return scored, signals
 
     def _unknown_names(self, query: str, groups: dict[str, tuple[set[str], float]]) -> float:
@@ -363,3 +396,46 @@ class Retrieval:
             )
             groups[term] = (members, weight)
         return groups
+
+
+def _names_missing(
+    query: str, groups: dict[str, tuple[set[str], float]], passages: list[Passage]
+) -> float:
+    """A country, platform or programme the question names but the best passages never mention
+    ("VAT in Japan", "eBay's limit") usually means the rulebook answers a neighbouring case."""
+    present = set(terms(" ".join(f"{p.title} {p.section} {p.text}" for p in passages)))
+    names = [stems for word in _INNER_NAME.findall(query) if (stems := terms(word))]
+    if not names:
+        return 0.0
+    missing = sum(
+        1
+        for stems in names
+        if not any(groups.get(stem, ({stem}, 0.0))[0] & present for stem in stems)
+    )
+    return missing / len(names)
+
+
+def _phrase_share(
+    query: str, groups: dict[str, tuple[set[str], float]], sentences: list[str], window: int = 3
+) -> float:
+    """How many of the question's adjacent term pairs ("interest rate", "processing days")
+    occur close together in one sentence: single terms scattered over a neighbouring rule
+    match as well, phrases much less so."""
+    words = terms(query)
+    pairs = [(a, b) for a, b in pairwise(words) if a != b]
+    if not pairs:
+        return 1.0
+    positions: list[dict[str, list[int]]] = []
+    for text in sentences:
+        where: dict[str, list[int]] = {}
+        for i, term in enumerate(terms(text)):
+            where.setdefault(term, []).append(i)
+        positions.append(where)
+
+    def near(a: str, b: str, where: dict[str, list[int]]) -> bool:
+        first = [i for m in groups.get(a, ({a}, 0.0))[0] for i in where.get(m, [])]
+        second = [i for m in groups.get(b, ({b}, 0.0))[0] for i in where.get(m, [])]
+        return any(abs(i - j) <= window for i in first for j in second)
+
+    found = sum(1 for a, b in pairs if any(near(a, b, where) for where in positions))
+    return found / len(pairs)
