@@ -3,6 +3,10 @@ with overlap, preferring paragraph, line and sentence boundaries.
 
 Each chunk starts with a `# title > section` line. It helps both searches find short chunks
 by their topic, and the sentence splitter skips it, so quotes always come from the body.
+
+A section may open with a `<!-- sellers ask ... -->` block: questions it answers, in sellers'
+words. They leave the text (never quoted) and travel as the chunks' `asks` metadata, which
+retrieval indexes as extra search keys for the section (doc2query written by hand).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from langchain_core.documents import Document
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 
 from app.components.provenance import CONFLICT
+from app.components.text import split_asks
 from ingest.loaders import LoadedDoc
 
 _HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
@@ -50,11 +55,17 @@ def chunk_document(
         "rule_date": doc.rule_date,
     }
     chunks: list[Document] = []
+    carried: list[str] = []  # asks of a heading with no text of its own go to the next section
     for part in doc.parts:
         for block in headers.split_text(part.text):
             section = _section(block.metadata, doc.title)
             heading = f"# {doc.title} > {section}" if section else f"# {doc.title}"
-            for piece in _fit(sizer.split_text(block.page_content), heading, overlap, tokens):
+            content, asks = split_asks(block.page_content)
+            if not content.strip():
+                carried.extend(asks)
+                continue
+            asks, carried = [*carried, *asks], []
+            for piece in _fit(sizer.split_text(content), heading, overlap, tokens):
                 body = piece.strip()
                 if not body:
                     continue
@@ -65,6 +76,8 @@ def chunk_document(
                     _UNCERTAIN.search(body) or _WEAK.search(_section_reliability(doc, section))
                 )
                 meta["conflict"] = bool(CONFLICT.search(f"{section}\n{body}"))
+                if asks:
+                    meta["asks"] = "\n".join(asks)
                 chunks.append(Document(page_content=f"{heading}\n{body}", metadata=meta))
     return chunks
 

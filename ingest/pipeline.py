@@ -22,6 +22,7 @@ from langchain_core.indexing import index
 
 from app.components.embeddings import load_embeddings, model_fingerprint, token_budget
 from app.components.retrieval import SentenceVectors
+from app.components.retriever import asks_of
 from app.components.store import (
     Store,
     StoreUnavailableError,
@@ -222,7 +223,8 @@ def _ingest(
     report = IngestReport(files_seen=len(files), skipped=list(missing))
     store.check_model()
     _reconcile(store)
-    writer = store.writer(ChunkEmbeddings(SentenceVectors(settings, store.vectorstore.embeddings)))
+    sentences = SentenceVectors(settings, store.vectorstore.embeddings)
+    writer = store.writer(ChunkEmbeddings(sentences))
     max_bytes = int(settings.max_file_mb * 1_000_000)
     seen: set[str] = set()
 
@@ -289,6 +291,11 @@ def _ingest(
             report.changed_sources[source] = "removed"
             states.forget(source)
 
+    if report.changed_sources:  # sellers' questions embedded now, not at the first question
+        metas = store.all_chunks()["metadatas"] or []
+        asks = sorted({q for meta in metas for q in asks_of(meta)})
+        if asks:
+            sentences(asks)
     if report.changed_sources or store.recorded_model() != store.fingerprint:
         store.stamp()
     report.chunks_total = store.collection.count()

@@ -15,6 +15,7 @@ from app.components.refusal import FEATURES, RefusalModelError, load_refusal_mod
 from app.components.retrieval import Signals
 from app.services.calibration import fit
 from app.services.evaluation import document_reader
+from ingest.pipeline import run_ingest
 from tests.conftest import KNOWLEDGE, REPO, write
 
 GLOSSARIES = KNOWLEDGE / "glossary"
@@ -223,3 +224,47 @@ def test_evidence_signals_see_names_phrases_and_sums_the_best_sentences_lack(con
     assert elsewhere.names_missing == 1.0
     unpriced = signals("How much does it cost to respond to a refund request?")
     assert unpriced.amount_missing == 1.0
+
+
+# -- sellers' questions as search keys -------------------------------------------------------
+
+ASKS_DOC = """---
+title: Warehouse memo
+---
+
+# Warehouse memo
+
+## Late parcels
+<!-- sellers ask
+- my courier lost a box, who pays the buyer back?
+- parcel vanished in transit, am I on the hook?
+-->
+
+Lost consignments are reimbursed by the logistics partner within 14 days of the claim.
+Source: https://example.com/memo (official, 2025)
+
+## Packing
+Every carton is weighed twice before it leaves the bay.
+Source: https://example.com/memo (official, 2025)
+"""
+
+
+def test_sellers_questions_find_their_section_and_are_never_quoted(
+    tmp_settings, store_for, assistant_for
+):
+    """A question in a seller's words that shares no rule word with the text still finds the
+    section through its "sellers ask" keys; the keys stay out of the text and of every answer."""
+    write(tmp_settings.knowledge_dir / "memo.md", ASKS_DOC)
+    run_ingest(tmp_settings, store=store_for(tmp_settings))
+    assistant = assistant_for(tmp_settings)
+    retrieval = assistant.retrieval
+    retrieval.refresh()
+    chunks = retrieval.passages_in("memo.md")
+    late = next(p for p in chunks if p.section == "Late parcels")
+    assert "sellers ask" not in late.text and "on the hook" not in late.text
+    assert "courier lost a box" in late.metadata["asks"]
+    passages, _ = retrieval.ranked("the courier lost my box, am I on the hook for it?", 2)
+    assert passages[0].section == "Late parcels" and passages[0].asked > 0.6
+    assert passages[0].asked > passages[1].asked
+    answer = assistant.ask("the courier lost my box, am I on the hook for it?")
+    assert "on the hook" not in answer.text and "courier lost" not in answer.text

@@ -131,6 +131,7 @@ class Signals:
     names_missing: float = 0.0  # share of its inner capitalised names the top passages lack
     top_sentences: float = 0.0  # mean similarity of the three best sentences to the question
     phrase_terms: float = 0.0  # share of its adjacent term pairs found together in one of them
+    best_ask: float = 0.0  # similarity of the closest "sellers ask" question of a section
 
     def as_vector(self) -> list[float]:
         return [float(v) for v in vars(self).values()]
@@ -219,6 +220,7 @@ class Retrieval:
             store, settings.candidate_k, settings.rrf_k, lexicon=settings.model_path
         )
         self.sentence_vectors = SentenceVectors(settings, self.embeddings)
+        self._ask_matrix: tuple[object, list[str], np.ndarray] | None = None
 
     # -- corpus -------------------------------------------------------------------------------
     def refresh(self, force: bool = False) -> None:
@@ -263,7 +265,22 @@ class Retrieval:
         bridge = bridge or self.bridge(query)
         vector = self.embed_query(query)
         lexical = f"{query} {bridge.rule_text}".strip()
-        return self.retriever.search(lexical, vector, k=k), vector
+        return self.retriever.search(lexical, vector, k=k, asked=self.asked(vector)), vector
+
+    def asked(self, vector: list[float]) -> dict[str, float]:
+        """Chunk id -> similarity of its section's closest "sellers ask" question, best
+        first: a seller's wording meets the questions written in sellers' words."""
+        asks = self.retriever.asks
+        if not asks:
+            return {}
+        if self._ask_matrix is None or self._ask_matrix[0] is not asks:
+            matrix = self.sentence_vectors([q for _, q in asks])
+            self._ask_matrix = (asks, [i for i, _ in asks], matrix)
+        _, ids, matrix = self._ask_matrix
+        best: dict[str, float] = {}
+        for chunk_id, sim in zip(ids, matrix @ np.asarray(vector, dtype=np.float32), strict=True):
+            best[chunk_id] = max(best.get(chunk_id, -1.0), float(sim))
+        return dict(sorted(best.items(), key=lambda kv: -kv[1]))
 
     def find(self, query: str, k: int) -> Found:
         """Rank passages as `ranked` does, then score the sentences of the top passages
@@ -278,6 +295,7 @@ class Retrieval:
         if passages and best_lexical > 0:
             signals.lexical_agreement = passages[0].lexical / best_lexical
         signals.top_dense = passages[0].dense if passages else 0.0
+        signals.best_ask = max((p.asked for p in passages), default=0.0)
         return Found(query, passages, vector, scored, signals)
 
     def score(

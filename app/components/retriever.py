@@ -35,6 +35,8 @@ class Passage(Serialisable):
     # cosine similarity to the query, 0 when dense search did not return it
     dense: float = field(metadata={"digits": 4})
     lexical: float = field(metadata={"digits": 4})  # BM25 score, 0 when no query term occurs
+    # similarity of the closest "sellers ask" question of its section, 0 when none was close
+    asked: float = field(default=0.0, metadata={"digits": 4})
     metadata: dict[str, Any] = field(default_factory=dict, metadata={"skip": True})
 
     @property
@@ -61,9 +63,14 @@ def passage_from(chunk_id: str, text: str, meta: dict[str, Any] | None) -> Passa
 
 
 def lexical_text(text: str, meta: dict[str, Any] | None) -> str:
-    """What BM25 indexes: the passage plus its title and heading path."""
+    """What BM25 indexes: the passage plus its title, heading path and sellers' questions."""
     meta = meta or {}
-    return f"{meta.get('title', '')} {meta.get('section', '')} {text}"
+    return f"{meta.get('title', '')} {meta.get('section', '')} {text} {meta.get('asks', '')}"
+
+
+def asks_of(meta: dict[str, Any] | None) -> list[str]:
+    """The "sellers ask" questions a chunk carries (see ingest/chunking.py)."""
+    return [q for q in str((meta or {}).get("asks", "")).split("\n") if q.strip()]
 
 
 class HybridRetriever:
@@ -86,6 +93,7 @@ class HybridRetriever:
         self._chunks: dict[str, Passage] = {}
         self._bm25: bm25s.BM25 | None = None
         self._df: Counter[str] = Counter()
+        self._asks: list[tuple[str, str]] = []
         self.speller = Speller([])
 
     @property
@@ -113,8 +121,14 @@ class HybridRetriever:
                 english_lexicon(self.lexicon) if self.lexicon else frozenset(),
             )
             self._ids, self._chunks, self._bm25, self._df = ids, chunks, bm25, df
+            self._asks = [(i, q) for i, m in zip(ids, metas, strict=True) for q in asks_of(m)]
             self.speller = speller
             self._version = version
+
+    @property
+    def asks(self) -> list[tuple[str, str]]:
+        """(chunk id, question) for every "sellers ask" question in the snapshot."""
+        return self._asks
 
     def document_frequency(self, term: str) -> int:
         return self._df.get(term, 0)
@@ -131,14 +145,24 @@ class HybridRetriever:
     def passage(self, chunk_id: str) -> Passage | None:
         return self._chunks.get(chunk_id)
 
-    def search(self, query: str, query_vector: list[float], k: int) -> list[Passage]:
-        """Top-k fused passages; each carries its dense similarity and BM25 score."""
+    def search(
+        self,
+        query: str,
+        query_vector: list[float],
+        k: int,
+        asked: dict[str, float] | None = None,
+    ) -> list[Passage]:
+        """Top-k fused passages; each carries its dense similarity and BM25 score. `asked`
+        (chunk id -> similarity of its closest sellers' question, best first) is a third
+        ranking when the knowledge base has such questions."""
         if not self._ids:
             return []
         dense = self._dense(query_vector)
         lexical = self._lexical(query)
+        asked = asked or {}
+        keys = list(asked)[: self.candidate_k]
         fused: dict[str, float] = {}
-        for ranking in (list(dense), list(lexical)):
+        for ranking in (list(dense), list(lexical), keys):
             for rank, chunk_id in enumerate(ranking):
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.rrf_k + rank + 1)
         out: list[Passage] = []
@@ -152,6 +176,7 @@ class HybridRetriever:
                     score=score,
                     dense=dense.get(chunk_id, 0.0),
                     lexical=lexical.get(chunk_id, 0.0),
+                    asked=asked.get(chunk_id, 0.0),
                 )
             )
         return out

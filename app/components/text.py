@@ -159,6 +159,20 @@ def terms(text: str) -> list[str]:
     return [_stem(w) for w in words if w not in _STOP and (len(w) > 1 or w.isdigit())]
 
 
+# A section may open with questions it answers, in sellers' words (search keys, never quoted):
+# <!-- sellers ask
+# - can my cousin order from my shop?
+# -->
+ASKS_BLOCK = re.compile(r"<!--\s*sellers ask\s*\n(.*?)-->[ \t]*\n?", re.S | re.I)
+_ASK_ITEM = re.compile(r"^\s*[-*]\s+(.+?)\s*$", re.M)
+
+
+def split_asks(text: str) -> tuple[str, list[str]]:
+    """The text without its "sellers ask" blocks, and the questions they held."""
+    asks = [q for block in ASKS_BLOCK.findall(text) for q in _ASK_ITEM.findall(block)]
+    return ASKS_BLOCK.sub("", text), asks
+
+
 # Documents end paragraphs with a "Source: <address>" line: a reference, not quotable text.
 SOURCE_LINE = re.compile(r"^\s*Sources?:.*$", re.M | re.I)
 
