@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     refusal_model: Path | None = Path("eval/refusal-model.json")
     # Seller-vocabulary bridges, one YAML per language (default: KNOWLEDGE_DIR/glossary).
     glossary_dir: Path | None = None
+    # Rank sections by their "sellers ask" questions too (off only to measure what they add).
+    seller_questions: bool = True
     # The research sheets `compliance coverage` checks knowledge/ against (comma-separated).
     research_sheets: Annotated[list[Path], NoDecode] = [
         Path("eval/research/aliexpress-facts.md"),

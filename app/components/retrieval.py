@@ -217,7 +217,11 @@ class Retrieval:
         self.store = store
         self.embeddings: Embeddings = store.vectorstore.embeddings
         self.retriever = HybridRetriever(
-            store, settings.candidate_k, settings.rrf_k, lexicon=settings.model_path
+            store,
+            settings.candidate_k,
+            settings.rrf_k,
+            lexicon=settings.model_path,
+            seller_questions=settings.seller_questions,
         )
         self.sentence_vectors = SentenceVectors(settings, self.embeddings)
         self._ask_matrix: tuple[object, list[str], np.ndarray] | None = None

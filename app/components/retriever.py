@@ -62,10 +62,11 @@ def passage_from(chunk_id: str, text: str, meta: dict[str, Any] | None) -> Passa
     )
 
 
-def lexical_text(text: str, meta: dict[str, Any] | None) -> str:
+def lexical_text(text: str, meta: dict[str, Any] | None, asks: bool = True) -> str:
     """What BM25 indexes: the passage plus its title, heading path and sellers' questions."""
     meta = meta or {}
-    return f"{meta.get('title', '')} {meta.get('section', '')} {text} {meta.get('asks', '')}"
+    keys = meta.get("asks", "") if asks else ""
+    return f"{meta.get('title', '')} {meta.get('section', '')} {text} {keys}"
 
 
 def asks_of(meta: dict[str, Any] | None) -> list[str]:
@@ -81,9 +82,15 @@ class HybridRetriever:
     request (the `Assistant` does, under its lock) rather than every lookup asking Chroma."""
 
     def __init__(
-        self, store: Store, candidate_k: int = 20, rrf_k: int = 60, lexicon: Path | None = None
+        self,
+        store: Store,
+        candidate_k: int = 20,
+        rrf_k: int = 60,
+        lexicon: Path | None = None,
+        seller_questions: bool = True,
     ) -> None:
         self.store = store
+        self.seller_questions = seller_questions  # index sections' "sellers ask" questions
         self.lexicon = lexicon  # the model folder whose vocabulary lists real English words
         self.candidate_k = candidate_k
         self.rrf_k = rrf_k
@@ -110,18 +117,23 @@ class HybridRetriever:
             docs = data["documents"] or []
             metas = data["metadatas"] or [{}] * len(ids)
             chunks = {i: passage_from(i, d, m) for i, d, m in zip(ids, docs, metas, strict=True)}
-            corpus = [terms(lexical_text(d, m)) or ["∅"] for d, m in zip(docs, metas, strict=True)]
+            keyed = self.seller_questions
+            corpus = [
+                terms(lexical_text(d, m, keyed)) or ["∅"] for d, m in zip(docs, metas, strict=True)
+            ]
             bm25 = None
             if ids:
                 bm25 = bm25s.BM25()
                 bm25.index(corpus, show_progress=False)
             df: Counter[str] = Counter(t for tokens in corpus for t in set(tokens))
             speller = Speller(
-                [lexical_text(d, m) for d, m in zip(docs, metas, strict=True)],
+                [lexical_text(d, m, asks=False) for d, m in zip(docs, metas, strict=True)],
                 english_lexicon(self.lexicon) if self.lexicon else frozenset(),
             )
             self._ids, self._chunks, self._bm25, self._df = ids, chunks, bm25, df
-            self._asks = [(i, q) for i, m in zip(ids, metas, strict=True) for q in asks_of(m)]
+            self._asks = [
+                (i, q) for i, m in zip(ids, metas, strict=True) for q in asks_of(m) if keyed
+            ]
             self.speller = speller
             self._version = version
 
