@@ -147,7 +147,7 @@ def test_any_language_or_symbols_never_crash(assistant, question):
     """Whatever the input, the answer is an ordinary one: a readable refusal, or quotes that
     really are in their passages; markup is never echoed back and the index is untouched."""
     from app.services.answering import REFUSAL_TEXT, Answer
-    from app.services.policy import DECLINE_EVASION, DECLINE_INJECTION
+    from app.services.policy import DECLINE_EVASION, DECLINE_FABRICATION, DECLINE_INJECTION
 
     collection = assistant.retrieval.store.collection
     ids_before = sorted(collection.get(include=[])["ids"])
@@ -164,7 +164,8 @@ def test_any_language_or_symbols_never_crash(assistant, question):
         assert not answer.citations
         assert not re.search(r"\[\d+\]", answer.text)  # no marker without a citation
         if answer.error is None:
-            assert answer.text in {REFUSAL_TEXT, DECLINE_EVASION, DECLINE_INJECTION}
+            declines = {DECLINE_EVASION, DECLINE_FABRICATION, DECLINE_INJECTION}
+            assert answer.text in {REFUSAL_TEXT, *declines}
         assert re.fullmatch(r"[A-Z][^<>{}]*[.?!][\"”]?", answer.text.strip(), re.S), answer.text
         assert len(answer.text.split()) >= 8
     else:

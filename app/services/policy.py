@@ -25,6 +25,21 @@ _EVASION = re.compile(
     re.I,
 )
 
+# Asking for reviews, ratings or buyer messages to be written for posting is asking for fake
+# feedback, whatever the wording; replying to a review is what the Draft page is for.
+_FABRICATION = re.compile(
+    r"\b(write|generate|create|compose|make up|invent|give me)\b.{0,40}"
+    r"\b(reviews?|feedback|ratings?|testimonials?)\b"
+    r"|\bfrom (different|multiple|several|other|fake) (buyer )?accounts\b",
+    re.I,
+)
+_REPLY = re.compile(r"\b(repl(y|ies|ying)|respon(d|se|ding)|answer(ing)?)\b", re.I)
+
+DECLINE_FABRICATION = (
+    "I can't write reviews, ratings or feedback to post: fake feedback is forbidden on AliExpress "
+    "and can cost a store its rating and more. I can explain the feedback rules, or help you "
+    "draft a reply to a real review on the Draft page."
+)
 DECLINE_EVASION = (
     "I can't help with getting around AliExpress rules or its checks. I can explain what a rule "
     'requires and how to stay compliant, for example: "What counts as a fake order?" or '
@@ -43,6 +58,8 @@ def declined(question: str) -> str | None:
         return DECLINE_INJECTION
     if _EVASION.search(question):
         return DECLINE_EVASION
+    if _FABRICATION.search(question) and not _REPLY.search(question):
+        return DECLINE_FABRICATION
     return None
 
 
