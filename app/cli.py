@@ -427,7 +427,7 @@ def calibrate(
     ] = None,
     max_false_refusals: Annotated[
         float, typer.Option(help="Share of covered dev questions the threshold may refuse")
-    ] = 0.1,
+    ] = 0.075,
 ) -> None:
     """Fit the answer-or-refuse model on the dev split (5-fold cross-validation) and store its
     coefficients as data; the test split is never read."""

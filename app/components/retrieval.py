@@ -79,8 +79,8 @@ def states_duration(text: str) -> bool:
 
 
 _ASKS_AMOUNT = re.compile(
-    r"\bhow much\b|\b(fee|fees|cost|costs|price|fine|fines|charge|charges|deposit|amount"
-    r"|commission)\b",
+    r"\bhow much\b|\b(fee|fees|cost|costs|price|fines|fined|charge|charges|deposit|amount"
+    r"|commission)\b|\b(the|a|what|which|maximum|max|biggest|how big|how high)\s+fine\b",
     re.I,
 )
 _AMOUNT = re.compile(
@@ -92,6 +92,19 @@ _AMOUNT = re.compile(
 _INNER_NAME = re.compile(r"(?<![.?!:]\s)(?<!^)\b[A-Z][A-Za-z0-9&'’-]*")
 
 
+_ASKS_SHARE = re.compile(r"\b(rate|percent|percentage|share|proportion)\b|%", re.I)
+_SHARE = re.compile(r"\d\s?%|\bper ?cent\b", re.I)
+
+
+def asks_for_share(question: str) -> bool:
+    """A rate or a percentage: the answer is a share, not a date or a count."""
+    return bool(_ASKS_SHARE.search(question))
+
+
+def states_share(text: str) -> bool:
+    return bool(_SHARE.search(text))
+
+
 def asks_for_amount(question: str) -> bool:
     """A fee, a price, a fine, a deposit: the answer is a sum of money."""
     return bool(_ASKS_AMOUNT.search(question))
@@ -99,6 +112,15 @@ def asks_for_amount(question: str) -> bool:
 
 def states_amount(text: str) -> bool:
     return bool(_AMOUNT.search(text))
+
+
+# What a figure question asks for, and how to see that a sentence states it: the most specific
+# kind a question asks for decides which sentence leads the answer.
+ANSWER_KINDS = (
+    (asks_for_duration, states_duration),
+    (asks_for_share, states_share),
+    (asks_for_amount, states_amount),
+)
 
 
 @dataclass

@@ -20,13 +20,12 @@ from app.components.glossary import Glossary
 from app.components.language import detect, key_point_line, translate
 from app.components.refusal import RefusalModel
 from app.components.retrieval import (
+    ANSWER_KINDS,
     Retrieval,
     Scored,
     Signals,
-    asks_for_duration,
     asks_for_figure,
     sentence_source,
-    states_duration,
     states_figure,
 )
 from app.components.retriever import Passage
@@ -455,8 +454,9 @@ class Assistant:
         lead = picked[0]
         if asks_for_figure(question):
             lead = next((p for p in picked if states_figure(p.sentence.text)), lead)
-            if asks_for_duration(question):
-                lead = next((p for p in picked if states_duration(p.sentence.text)), lead)
+            kind = next((states for asks, states in ANSWER_KINDS if asks(question)), None)
+            if kind is not None:
+                lead = next((p for p in picked if kind(p.sentence.text)), lead)
         picked = _with_continuations(picked, scored, self.settings.answer_sentences + 4)
         picked = _with_intros(picked, scored)
         picked.sort(key=lambda s: (s.passage_rank, s.sentence.start))

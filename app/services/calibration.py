@@ -49,7 +49,11 @@ def collect(assistant: Assistant, items: list[EvalItem]) -> tuple[list[list[floa
 
 
 def fit(
-    rows: list[list[float]], labels: list[int], max_false_refusals: float = 0.1, seed: int = 0
+    rows: list[list[float]],
+    labels: list[int],
+    max_false_refusals: float = 0.075,
+    seed: int = 0,
+    repeats: int = 10,
 ) -> CalibrationReport:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
@@ -67,11 +71,26 @@ def fit(
         scoring="roc_auc",
     )
     search.fit(x, y)
-    out_of_fold = cross_val_predict(search.best_estimator_, x, y, cv=folds, method="predict_proba")
-    p = out_of_fold[:, 1]
+    # Out-of-fold probabilities averaged over several shufflings of the folds: a threshold
+    # read off one split moves with which questions happened to share a fold.
+    p = np.mean(
+        [
+            cross_val_predict(
+                search.best_estimator_,
+                x,
+                y,
+                cv=StratifiedKFold(n_splits=5, shuffle=True, random_state=seed + repeat),
+                method="predict_proba",
+            )[:, 1]
+            for repeat in range(repeats)
+        ],
+        axis=0,
+    )
     # The highest threshold (the most uncovered questions refused) that still refuses at most
     # `max_false_refusals` of the covered ones out of fold: a wrong refusal leaves a seller
-    # with nothing, while a weak answer is shown as "the closest rule, check it".
+    # with nothing, while a weak answer is shown as "the closest rule, check it". The default
+    # cap (7.5%) sits between the 5% target and the 10% first used: at 5% out of fold
+    # the refusal recall falls to about 0.44, at 10% false refusals double the target.
     best_t = float(p.min())
     for t in np.unique(np.round(p, 3)):
         if float(np.mean(p[y == 1] < t)) <= max_false_refusals:
@@ -90,7 +109,8 @@ def fit(
         threshold=round(best_t, 4),
         caution_below=round(max(caution, best_t), 4),
         fitted_on=f"dev split, {len(y)} questions ({int(y.sum())} covered), 5-fold CV, "
-        f"C={search.best_params_['logisticregression__C']}",
+        f"C={search.best_params_['logisticregression__C']}, threshold on out-of-fold "
+        f"probabilities averaged over {repeats} fold shufflings",
     )
     return CalibrationReport(
         model,
