@@ -154,6 +154,7 @@ def test_the_shipped_refusal_model_matches_the_signals_and_decides(assistant):
         top_dense=0.8,
         top_sentences=0.7,
         phrase_terms=0.8,
+        best_ask=0.8,
     )
     weak = Signals(
         best_sentence=0.2,
@@ -162,6 +163,7 @@ def test_the_shipped_refusal_model_matches_the_signals_and_decides(assistant):
         unknown_terms=0.8,
         top_sentences=0.15,
         names_missing=1.0,
+        best_ask=0.2,
     )
     assert model.probability(strong) > model.threshold > model.probability(weak)
     assert assistant.refusal is not None  # the container loaded it for the default engine
