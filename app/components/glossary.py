@@ -14,10 +14,12 @@ adds a fact.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
+import Stemmer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from app.components.text import terms
@@ -25,13 +27,79 @@ from app.components.yamlfile import describe_errors, read_yaml
 
 SPACELESS = {"zh", "ja"}  # words are not separated by spaces: segment first
 # Suffixes attach to the word (Turkish talebi-ne, Korean 분쟁-에, Russian спор-у): a phrase must
-# start a word but may end inside one.
+# start a word but may end inside one...
 SUFFIXING = {"tr", "ko", "ru"}
+# ...unless its last word is this short in an alphabetic script: Turkish "ip" must not match
+# "iptal" (cancel), nor "kaç" "kaçak"; such a word may still take a suffix after an apostrophe
+# ("IP'ye", "AB'de"), as Turkish writes suffixes on acronyms and names.
+_SHORT_STEM = 3
+_PREFIX_SHORT = {"tr", "ru"}
+# Romance words change their endings (plural, gender, verb forms: "reembolsos", "cancelé",
+# "devoluções") and sellers often type without accents: these glossaries match on Snowball
+# stems of accent-free words, so one entry covers its inflections and spellings.
+STEMMED = {"es": "spanish", "pt": "portuguese", "fr": "french"}
+# Endings the stemmers only recognise with their accents, restored when typed without them
+# ("devolucao" -> "devolução", "comissoes" -> "comissões"), plurals in -ões/-ães made singular.
+_ACCENTED_ENDINGS = {
+    "pt": ((r"c(ao|oes)$", "ção"), (r"(ao|oes|aes)$", "ão")),
+    "es": ((r"cion(es)?$", "ción"), (r"sion(es)?$", "sión")),
+}
+# Turkish letters typed on a keyboard without them ("magaza", "sikayet", "ucret"), and the
+# consonant a Turkish stem softens to before a vowel suffix (talep -> talebi, hesap -> hesabı,
+# destek -> desteği): the softened stem is added as a variant of every prefix-matched phrase.
+_TURKISH_ASCII = str.maketrans("çğışöü", "cgisou")
+_TURKISH_SOFT = {"p": "b", "t": "d", "k": "g"}
 
 
 def fold(text: str) -> str:
     """Lower case that keeps Turkish İ as i (plain lower() makes it i + a combining dot)."""
     return text.replace("İ", "i").lower().replace("\u0307", "")
+
+
+def _unaccented(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=8)
+def _stemmer(language: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(STEMMED[language])
+
+
+def _stem(word: str, language: str) -> str:
+    """An accent-free word's stem; a trailing -s left by the stemmer is dropped ("dias")."""
+    word = _unaccented(word)
+    for pattern, ending in _ACCENTED_ENDINGS.get(language, ()):
+        word, changed = re.subn(pattern, ending, word)
+        if changed:
+            break
+    stem = _unaccented(_stemmer(language).stemWord(word))
+    return stem[:-1] if len(stem) > 3 and stem.endswith("s") else stem
+
+
+def match_keys(text: str, language: str) -> list[str]:
+    """The forms phrases and questions are matched in, strictest first: folded; for Romance
+    languages the accent-free words, then their stems (one space apart); for Turkish without
+    its special letters; Russian ё as е."""
+    text = fold(text)
+    if language in STEMMED:
+        words = re.findall(r"[^\W_]+", text)
+        return [
+            " ".join(_unaccented(w) for w in words),
+            " ".join(_stem(w, language) for w in words),
+        ]
+    if language == "tr":
+        return [text.translate(_TURKISH_ASCII)]
+    if language == "ru":
+        return [text.replace("ё", "е")]
+    return [text]
+
+
+def _variants(phrase: str, language: str) -> list[str]:
+    """A Turkish phrase and its softened stem (the last consonant before a vowel suffix)."""
+    soft = _TURKISH_SOFT.get(phrase[-1:]) if language == "tr" else None
+    if soft and soft != phrase[-1] and len(phrase.split()[-1]) > _SHORT_STEM:
+        return [phrase, phrase[:-1] + soft]
+    return [phrase]
 
 
 class GlossaryError(ValueError):
@@ -92,17 +160,37 @@ class Glossary:
         pairs = [(t, e.en) for e in data.entries for t in e.terms]
         if self.language == "en":
             pairs += [(e.en, e.en) for e in data.entries]  # the rule term bridges to itself
-        # Longest phrases first, so "refund request" wins over "refund".
-        self._pairs = sorted({(fold(p), en) for p, en in pairs}, key=lambda x: -len(x[0]))
+        # One tier per match form (`match_keys`), each with its phrases longest first, so
+        # "refund request" wins over "refund".
+        tiers: list[set[tuple[str, str]]] = []
+        for phrase, en in pairs:
+            for tier, key in enumerate(match_keys(phrase, self.language)):
+                if tier == len(tiers):
+                    tiers.append(set())
+                if key:
+                    tiers[tier].update((v, en) for v in _variants(key, self.language))
+        self._tiers = [sorted(t, key=lambda x: -len(x[0])) for t in tiers]
 
     @cached_property
-    def _pattern(self) -> re.Pattern[str]:
-        phrases = "|".join(re.escape(p) for p, _ in self._pairs)
-        if self.language in SPACELESS:
-            return re.compile(f"({phrases})")  # word boundaries come from segmentation
+    def _patterns(self) -> list[re.Pattern[str]]:
+        return [self._pattern(pairs) for pairs in self._tiers]
+
+    def _pattern(self, pairs: list[tuple[str, str]]) -> re.Pattern[str]:
+        if self.language in SPACELESS:  # word boundaries come from segmentation
+            return re.compile("({})".format("|".join(re.escape(p) for p, _ in pairs)))
         if self.language in SUFFIXING:
+            phrases = "|".join(re.escape(p) + self._word_end(p) for p, _ in pairs)
             return re.compile(rf"(?<![\w-])({phrases})")
+        phrases = "|".join(re.escape(p) for p, _ in pairs)
         return re.compile(rf"(?<![\w-])({phrases})(?![\w-])")
+
+    def _word_end(self, phrase: str) -> str:
+        """What must follow a phrase of a suffixing language: nothing, or for a short last
+        word the end of the word (or an apostrophe before its suffix)."""
+        last = phrase.split()[-1] if phrase.split() else phrase
+        if self.language in _PREFIX_SHORT and len(last) <= _SHORT_STEM and last.isalpha():
+            return r"(?![^\W\d_])"
+        return ""
 
     @cached_property
     def rule_terms(self) -> list[tuple[str, re.Pattern[str], str]]:
@@ -115,21 +203,35 @@ class Glossary:
         ]
 
     @cached_property
-    def _lookup(self) -> dict[str, list[str]]:
-        lookup: dict[str, list[str]] = {}
-        for phrase, en in self._pairs:
-            lookup.setdefault(phrase, []).append(en)
-        return lookup
+    def _lookups(self) -> list[dict[str, list[str]]]:
+        lookups: list[dict[str, list[str]]] = []
+        for pairs in self._tiers:
+            lookup: dict[str, list[str]] = {}
+            for phrase, en in pairs:
+                lookup.setdefault(phrase, []).append(en)
+            lookups.append(lookup)
+        return lookups
 
     def phrases_in(self, text: str, bounds: set[int] | None = None) -> list[tuple[str, str]]:
         """(seller phrase, rule term) for each glossary phrase in `text`, longest first; with
-        `bounds` (word offsets of segmented text) a phrase must start and end on a word."""
+        `bounds` (word offsets of segmented text) a phrase must start and end on a word. A
+        looser match form may not reach into a stricter match unless it is a longer phrase, so a
+        stem shared by two words ("plazo", "plaza") adds no term where the exact word gave one."""
         found: list[tuple[str, str]] = []
-        for match in self._pattern.finditer(fold(text)):
-            if bounds is not None and not {match.start(), match.end()} <= bounds:
-                continue
-            phrase = match.group(1)
-            found.extend((phrase, en) for en in self._lookup.get(phrase, []))
+        spans: list[set[int]] = []  # word positions (in the space-joined forms) matched so far
+        keys = match_keys(text, self.language)
+        for key, pattern, lookup in zip(keys, self._patterns, self._lookups, strict=True):
+            stricter = list(spans)
+            for match in pattern.finditer(key):
+                if bounds is not None and not {match.start(), match.end()} <= bounds:
+                    continue
+                first = key.count(" ", 0, match.start())
+                words = set(range(first, first + match.group(1).count(" ") + 1))
+                if any(words & span and len(words) <= len(span) for span in stricter):
+                    continue  # only a longer phrase may reach into a stricter match
+                spans.append(words)
+                phrase = match.group(1)
+                found.extend((phrase, en) for en in lookup.get(phrase, []))
         return found
 
     def bridge(self, question: str) -> Bridge:
