@@ -29,15 +29,17 @@ SPACELESS = {"zh", "ja"}  # words are not separated by spaces: segment first
 # Suffixes attach to the word (Turkish talebi-ne, Korean 분쟁-에, Russian спор-у): a phrase must
 # start a word but may end inside one...
 SUFFIXING = {"tr", "ko", "ru"}
-# ...unless its last word is this short in an alphabetic script: Turkish "ip" must not match
+# ...unless it is one word this short in an alphabetic script: Turkish "ip" must not match
 # "iptal" (cancel), nor "kaç" "kaçak"; such a word may still take a suffix after an apostrophe
 # ("IP'ye", "AB'de"), as Turkish writes suffixes on acronyms and names.
 _SHORT_STEM = 3
 _PREFIX_SHORT = {"tr", "ru"}
 # Romance words change their endings (plural, gender, verb forms: "reembolsos", "cancelé",
 # "devoluções") and sellers often type without accents: these glossaries match on Snowball
-# stems of accent-free words, so one entry covers its inflections and spellings.
+# stems of accent-free words, so one entry covers its inflections and spellings. A stem this
+# short stands for too many words ("ped": pedido, pedir) and only matches as it is written.
 STEMMED = {"es": "spanish", "pt": "portuguese", "fr": "french"}
+_MIN_STEM = 4
 # Endings the stemmers only recognise with their accents, restored when typed without them
 # ("devolucao" -> "devolução", "comissoes" -> "comissões"), plurals in -ões/-ães made singular.
 _ACCENTED_ENDINGS = {
@@ -47,8 +49,11 @@ _ACCENTED_ENDINGS = {
 # Turkish letters typed on a keyboard without them ("magaza", "sikayet", "ucret"), and the
 # consonant a Turkish stem softens to before a vowel suffix (talep -> talebi, hesap -> hesabı,
 # destek -> desteği): the softened stem is added as a variant of every prefix-matched phrase.
+# A verb is written in the glossary as its infinitive (cevap vermek, iptal etmek); sellers
+# conjugate it (cevap vermem, iptal ediyor), so the verb stem is a variant too.
 _TURKISH_ASCII = str.maketrans("çğışöü", "cgisou")
 _TURKISH_SOFT = {"p": "b", "t": "d", "k": "g"}
+_TURKISH_INFINITIVE = re.compile(r"(?<=\w\w)m[ae]k$")
 
 
 def fold(text: str) -> str:
@@ -82,11 +87,8 @@ def match_keys(text: str, language: str) -> list[str]:
     its special letters; Russian ё as е."""
     text = fold(text)
     if language in STEMMED:
-        words = re.findall(r"[^\W_]+", text)
-        return [
-            " ".join(_unaccented(w) for w in words),
-            " ".join(_stem(w, language) for w in words),
-        ]
+        words = [_unaccented(w) for w in re.findall(r"[^\W_]+|[^\w\s]", text)]
+        return [" ".join(words), " ".join(_stem(w, language) for w in words)]
     if language == "tr":
         return [text.translate(_TURKISH_ASCII)]
     if language == "ru":
@@ -95,11 +97,20 @@ def match_keys(text: str, language: str) -> list[str]:
 
 
 def _variants(phrase: str, language: str) -> list[str]:
-    """A Turkish phrase and its softened stem (the last consonant before a vowel suffix)."""
-    soft = _TURKISH_SOFT.get(phrase[-1:]) if language == "tr" else None
-    if soft and soft != phrase[-1] and len(phrase.split()[-1]) > _SHORT_STEM:
-        return [phrase, phrase[:-1] + soft]
-    return [phrase]
+    """A Turkish phrase, its verb stem when it ends in an infinitive (a one-word stem only when
+    it is long enough to mean one thing: "gönder" yes, "sat" no), and each one's softened
+    stem (the last consonant before a vowel suffix)."""
+    if language != "tr":
+        return [phrase]
+    forms = [phrase]
+    stem = _TURKISH_INFINITIVE.sub("", phrase)
+    if stem != phrase and (" " in stem or len(stem) > _SHORT_STEM):
+        forms.append(stem)
+    for form in list(forms):
+        soft = _TURKISH_SOFT.get(form[-1])
+        if soft and (" " in form or len(form) > _SHORT_STEM):
+            forms.append(form[:-1] + soft)
+    return forms
 
 
 class GlossaryError(ValueError):
@@ -167,7 +178,7 @@ class Glossary:
             for tier, key in enumerate(match_keys(phrase, self.language)):
                 if tier == len(tiers):
                     tiers.append(set())
-                if key:
+                if key and (tier == 0 or len(key) >= _MIN_STEM):
                     tiers[tier].update((v, en) for v in _variants(key, self.language))
         self._tiers = [sorted(t, key=lambda x: -len(x[0])) for t in tiers]
 
@@ -185,10 +196,9 @@ class Glossary:
         return re.compile(rf"(?<![\w-])({phrases})(?![\w-])")
 
     def _word_end(self, phrase: str) -> str:
-        """What must follow a phrase of a suffixing language: nothing, or for a short last
-        word the end of the word (or an apostrophe before its suffix)."""
-        last = phrase.split()[-1] if phrase.split() else phrase
-        if self.language in _PREFIX_SHORT and len(last) <= _SHORT_STEM and last.isalpha():
+        """What must follow a phrase of a suffixing language: nothing, or for one short word
+        the end of the word (or an apostrophe before its suffix)."""
+        if self.language in _PREFIX_SHORT and len(phrase) <= _SHORT_STEM and phrase.isalpha():
             return r"(?![^\W\d_])"
         return ""
 
