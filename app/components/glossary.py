@@ -37,9 +37,13 @@ _PREFIX_SHORT = {"tr", "ru"}
 # Romance words change their endings (plural, gender, verb forms: "reembolsos", "cancelé",
 # "devoluções") and sellers often type without accents: these glossaries match on Snowball
 # stems of accent-free words, so one entry covers its inflections and spellings. A stem this
-# short stands for too many words ("ped": pedido, pedir) and only matches as it is written.
+# short stands for too many words ("ped": pedido, pedir) and only matches as it is written;
+# and a stem match is an inflection only when the seller's word is at most 2 letters shorter
+# or 3 longer than the glossary's (French "comme" is not "commissions", nor "petit"
+# "pétition", though each pair shares a stem).
 STEMMED = {"es": "spanish", "pt": "portuguese", "fr": "french"}
 _MIN_STEM = 4
+_INFLECTION = (-2, 3)
 # Endings the stemmers only recognise with their accents, restored when typed without them
 # ("devolucao" -> "devolução", "comissoes" -> "comissões"), plurals in -ões/-ães made singular.
 _ACCENTED_ENDINGS = {
@@ -174,12 +178,18 @@ class Glossary:
         # One tier per match form (`match_keys`), each with its phrases longest first, so
         # "refund request" wins over "refund".
         tiers: list[set[tuple[str, str]]] = []
+        # A stem key's written words, by their lengths (see `_INFLECTION`).
+        self._written: dict[str, set[tuple[int, ...]]] = {}
         for phrase, en in pairs:
-            for tier, key in enumerate(match_keys(phrase, self.language)):
+            keys = match_keys(phrase, self.language)
+            for tier, key in enumerate(keys):
                 if tier == len(tiers):
                     tiers.append(set())
                 if key and (tier == 0 or len(key) >= _MIN_STEM):
                     tiers[tier].update((v, en) for v in _variants(key, self.language))
+                if tier:
+                    lengths = tuple(len(w) for w in keys[0].split(" "))
+                    self._written.setdefault(key, set()).add(lengths)
         self._tiers = [sorted(t, key=lambda x: -len(x[0])) for t in tiers]
 
     @cached_property
@@ -230,7 +240,8 @@ class Glossary:
         found: list[tuple[str, str]] = []
         spans: list[set[int]] = []  # word positions (in the space-joined forms) matched so far
         keys = match_keys(text, self.language)
-        for key, pattern, lookup in zip(keys, self._patterns, self._lookups, strict=True):
+        tiers = zip(keys, self._patterns, self._lookups, strict=True)
+        for tier, (key, pattern, lookup) in enumerate(tiers):
             stricter = list(spans)
             for match in pattern.finditer(key):
                 if bounds is not None and not {match.start(), match.end()} <= bounds:
@@ -239,10 +250,22 @@ class Glossary:
                 words = set(range(first, first + match.group(1).count(" ") + 1))
                 if any(words & span and len(words) <= len(span) for span in stricter):
                     continue  # only a longer phrase may reach into a stricter match
+                if tier and not self._inflected(keys[0], first, match.group(1)):
+                    continue
                 spans.append(words)
                 phrase = match.group(1)
                 found.extend((phrase, en) for en in lookup.get(phrase, []))
         return found
+
+    def _inflected(self, written: str, first: int, key: str) -> bool:
+        """Whether the question's words from position `first` (as written, accent-free) are
+        inflections of a glossary phrase with this stem key (lengths within `_INFLECTION`)."""
+        words = written.split(" ")[first : first + key.count(" ") + 1]
+        low, high = _INFLECTION
+        return any(
+            all(low <= len(w) - n <= high for w, n in zip(words, lengths, strict=True))
+            for lengths in self._written.get(key, ())
+        )
 
     def bridge(self, question: str) -> Bridge:
         out = Bridge("")
