@@ -41,7 +41,9 @@ _PREFIX_SHORT = {"tr", "ru"}
 # and a stem match is an inflection only when the seller's word is at most 2 letters shorter
 # or 3 longer than the glossary's (French "comme" is not "commissions", nor "petit"
 # "pétition", though each pair shares a stem).
-STEMMED = {"es": "spanish", "pt": "portuguese", "fr": "french"}
+# Russian inflects every word of a phrase (накрутка продаж -> накрутку продаж), not only the
+# last one, so its phrases get the same second, stemmed chance.
+STEMMED = {"es": "spanish", "pt": "portuguese", "fr": "french", "ru": "russian"}
 _MIN_STEM = 4
 _INFLECTION = (-2, 3)
 # Endings the stemmers only recognise with their accents, restored when typed without them
@@ -69,34 +71,37 @@ def _unaccented(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
+def _plain(word: str, language: str) -> str:
+    """A word as sellers may type it: without accents; Russian ё as е (й stays й)."""
+    return word.replace("ё", "е") if language == "ru" else _unaccented(word)
+
+
 @lru_cache(maxsize=8)
 def _stemmer(language: str) -> Stemmer.Stemmer:
     return Stemmer.Stemmer(STEMMED[language])
 
 
 def _stem(word: str, language: str) -> str:
-    """An accent-free word's stem; a trailing -s left by the stemmer is dropped ("dias")."""
-    word = _unaccented(word)
+    """A plain word's stem; a trailing -s left by the stemmer is dropped ("dias")."""
+    word = _plain(word, language)
     for pattern, ending in _ACCENTED_ENDINGS.get(language, ()):
         word, changed = re.subn(pattern, ending, word)
         if changed:
             break
-    stem = _unaccented(_stemmer(language).stemWord(word))
+    stem = _plain(_stemmer(language).stemWord(word), language)
     return stem[:-1] if len(stem) > 3 and stem.endswith("s") else stem
 
 
 def match_keys(text: str, language: str) -> list[str]:
     """The forms phrases and questions are matched in, strictest first: folded; for Romance
-    languages the accent-free words, then their stems (one space apart); for Turkish without
-    its special letters; Russian ё as е."""
+    languages and Russian the plain words (`_plain`), then their stems (one space apart); for
+    Turkish without its special letters."""
     text = fold(text)
     if language in STEMMED:
-        words = [_unaccented(w) for w in re.findall(r"[^\W_]+|[^\w\s]", text)]
+        words = [_plain(w, language) for w in re.findall(r"[^\W_]+|[^\w\s]", text)]
         return [" ".join(words), " ".join(_stem(w, language) for w in words)]
     if language == "tr":
         return [text.translate(_TURKISH_ASCII)]
-    if language == "ru":
-        return [text.replace("ё", "е")]
     return [text]
 
 
