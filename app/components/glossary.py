@@ -182,16 +182,18 @@ class Glossary:
             pairs += [(e.en, e.en) for e in data.entries]  # the rule term bridges to itself
         # One tier per match form (`match_keys`), each with its phrases longest first, so
         # "refund request" wins over "refund".
-        tiers: list[set[tuple[str, str]]] = []
+        tiers: list[dict[tuple[str, str], None]] = []  # ordered: the same query every run
         # A stem key's written words, by their lengths (see `_INFLECTION`).
         self._written: dict[str, set[tuple[int, ...]]] = {}
         for phrase, en in pairs:
             keys = match_keys(phrase, self.language)
             for tier, key in enumerate(keys):
                 if tier == len(tiers):
-                    tiers.append(set())
+                    tiers.append({})
                 if key and (tier == 0 or len(key) >= _MIN_STEM):
-                    tiers[tier].update((v, en) for v in _variants(key, self.language))
+                    tiers[tier].update(
+                        dict.fromkeys((v, en) for v in _variants(key, self.language))
+                    )
                 if tier:
                     lengths = tuple(len(w) for w in keys[0].split(" "))
                     self._written.setdefault(key, set()).add(lengths)
