@@ -140,6 +140,7 @@ def test_figures_and_amounts_carry_over():
         ("tr", "iade talebini gormezden gelirsem", "does nothing"),  # no Turkish letters
         ("tr", "Talebine ne zaman bakılır", "claim"),  # talep -> talebi-ne
         ("tr", "Alıcıya cevap vermem gerekiyor mu", "respond"),  # cevap vermek, conjugated
+        ("tr", "Mağazanın hizmet puanı düştü", "store service score"),  # an inner word suffixed
     ],
 )
 def test_glossary_phrases_match_inflected_and_unaccented(language, question, term):

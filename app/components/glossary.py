@@ -60,6 +60,9 @@ _ACCENTED_ENDINGS = {
 _TURKISH_ASCII = str.maketrans("çğışöü", "cgisou")
 _TURKISH_SOFT = {"p": "b", "t": "d", "k": "g"}
 _TURKISH_INFINITIVE = re.compile(r"(?<=\w\w)m[ae]k$")
+# In Turkish every word of a phrase may carry a suffix, not only the last (kan şekeri ölçüm
+# -> kan şekerini ölçen, mağaza puanı -> mağazanın puanı): inner words match as prefixes too.
+_INNER_SUFFIXES = {"tr"}
 
 
 def fold(text: str) -> str:
@@ -207,10 +210,38 @@ class Glossary:
         if self.language in SPACELESS:  # word boundaries come from segmentation
             return re.compile("({})".format("|".join(re.escape(p) for p, _ in pairs)))
         if self.language in SUFFIXING:
-            phrases = "|".join(re.escape(p) + self._word_end(p) for p, _ in pairs)
+            phrases = "|".join(self._suffixed(p) for p, _ in pairs)
             return re.compile(rf"(?<![\w-])({phrases})")
         phrases = "|".join(re.escape(p) for p, _ in pairs)
         return re.compile(rf"(?<![\w-])({phrases})(?![\w-])")
+
+    def _suffixed(self, phrase: str) -> str:
+        """A phrase of a suffixing language as a pattern: its inner words may carry suffixes
+        where `_INNER_SUFFIXES` says so (a short inner word must be whole), its last word
+        may end inside a word (`_word_end`)."""
+        words = phrase.split(" ")
+        if self.language not in _INNER_SUFFIXES or len(words) == 1:
+            return re.escape(phrase) + self._word_end(phrase)
+        inner = [re.escape(w) + (r"\w*" if len(w) > _SHORT_STEM else "") for w in words[:-1]]
+        return r"\s+".join([*inner, re.escape(words[-1])])
+
+    @cached_property
+    def _multiword(self) -> list[str]:
+        """Phrases of several words, in pattern order, for `_written_as`."""
+        return list(dict.fromkeys(p for p, _ in self._tiers[0] if " " in p))
+
+    def _written_as(self, text: str) -> str:
+        """The glossary phrase a suffixed match (`_suffixed`) was made from: the first one,
+        in pattern order, whose words start the matched words (short ones equal to them)."""
+        words = text.split()
+        for phrase in self._multiword:
+            mine = phrase.split(" ")
+            if len(mine) == len(words) and all(
+                w == m if len(m) <= _SHORT_STEM or i == len(mine) - 1 else w.startswith(m)
+                for i, (w, m) in enumerate(zip(words, mine, strict=True))
+            ):
+                return phrase
+        return text
 
     def _word_end(self, phrase: str) -> str:
         """What must follow a phrase of a suffixing language: nothing, or for one short word
@@ -261,6 +292,8 @@ class Glossary:
                     continue
                 spans.append(words)
                 phrase = match.group(1)
+                if phrase not in lookup and self.language in _INNER_SUFFIXES:
+                    phrase = self._written_as(phrase)
                 found.extend((phrase, en) for en in lookup.get(phrase, []))
         return found
 
