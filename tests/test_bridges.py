@@ -123,6 +123,43 @@ def test_figures_and_amounts_carry_over():
     assert "EUR 150" in english and "IOSS" in english
     line = key_point_line(zh, "A seller has 5 days to accept or reject a refund request.", 1)
     assert line.startswith(zh.data.key_point) and "5天" in line and line.endswith("[1]")
+    es = load_glossaries(GLOSSARIES)["es"]
+    line = key_point_line(es, "Orders up to EUR 150 pay import VAT at checkout within 3 days.", 2)
+    assert "EUR 150" in line and "3 días" not in line  # the first figure, as the rule writes it
+    line = key_point_line(es, "A store needs 90% positive feedback for 30 days.", 1)
+    assert line.startswith("Punto clave: 90% ·") and "días" not in line
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "term"),
+    [
+        ("es", "Tengo tres reclamaciones abiertas", "dispute"),  # plural of "reclamación"
+        ("es", "¿Cuantas devoluciones se permiten?", "return"),  # typed without accents
+        ("pt", "Minhas devolucoes foram recusadas", "return"),  # -ções without its accents
+        ("fr", "Mes remboursements sont bloqués", "refund"),
+        ("ru", "Что грозит за накрутку продаж?", "faked sales"),  # both words inflected
+        ("tr", "iade talebini gormezden gelirsem", "does nothing"),  # no Turkish letters
+        ("tr", "Talebine ne zaman bakılır", "claim"),  # talep -> talebi-ne
+        ("tr", "Alıcıya cevap vermem gerekiyor mu", "respond"),  # cevap vermek, conjugated
+        ("tr", "Mağazanın hizmet puanı düştü", "store service score"),  # an inner word suffixed
+    ],
+)
+def test_glossary_phrases_match_inflected_and_unaccented(language, question, term):
+    matched = load_glossaries(GLOSSARIES)[language].phrases_in(question)
+    assert term in [en for _, en in matched], matched
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "term"),
+    [
+        ("tr", "Alıcı siparişi iptal etti", "intellectual property"),  # "ip" is not "iptal"
+        ("fr", "Qu'est-ce qui compte comme non-vente ?", "commission"),  # comme ~ comm-issions
+        ("es", "¿En qué plazo puedo apelar?", "plaza"),  # plazo and plaza share a stem
+    ],
+)
+def test_glossary_phrases_do_not_match_lookalike_words(language, question, term):
+    matched = load_glossaries(GLOSSARIES)[language].phrases_in(question)
+    assert matched and term not in [en for _, en in matched], matched
 
 
 def test_language_detection_on_short_questions():

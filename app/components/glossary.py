@@ -14,10 +14,12 @@ adds a fact.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
+import Stemmer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from app.components.text import terms
@@ -25,13 +27,102 @@ from app.components.yamlfile import describe_errors, read_yaml
 
 SPACELESS = {"zh", "ja"}  # words are not separated by spaces: segment first
 # Suffixes attach to the word (Turkish talebi-ne, Korean 분쟁-에, Russian спор-у): a phrase must
-# start a word but may end inside one.
+# start a word but may end inside one...
 SUFFIXING = {"tr", "ko", "ru"}
+# ...unless it is one word this short in an alphabetic script: Turkish "ip" must not match
+# "iptal" (cancel), nor "kaç" "kaçak"; such a word may still take a suffix after an apostrophe
+# ("IP'ye", "AB'de"), as Turkish writes suffixes on acronyms and names.
+_SHORT_STEM = 3
+_PREFIX_SHORT = {"tr", "ru"}
+# Romance words change their endings (plural, gender, verb forms: "reembolsos", "cancelé",
+# "devoluções") and sellers often type without accents: these glossaries match on Snowball
+# stems of accent-free words, so one entry covers its inflections and spellings. A stem this
+# short stands for too many words ("ped": pedido, pedir) and only matches as it is written;
+# and a stem match is an inflection only when the seller's word is at most 2 letters shorter
+# or 3 longer than the glossary's (French "comme" is not "commissions", nor "petit"
+# "pétition", though each pair shares a stem).
+# Russian inflects every word of a phrase (накрутка продаж -> накрутку продаж), not only the
+# last one, so its phrases get the same second, stemmed chance.
+STEMMED = {"es": "spanish", "pt": "portuguese", "fr": "french", "ru": "russian"}
+_MIN_STEM = 4
+_INFLECTION = (-2, 3)
+# Endings the stemmers only recognise with their accents, restored when typed without them
+# ("devolucao" -> "devolução", "comissoes" -> "comissões"), plurals in -ões/-ães made singular.
+_ACCENTED_ENDINGS = {
+    "pt": ((r"c(ao|oes)$", "ção"), (r"(ao|oes|aes)$", "ão")),
+    "es": ((r"cion(es)?$", "ción"), (r"sion(es)?$", "sión")),
+}
+# Turkish letters typed on a keyboard without them ("magaza", "sikayet", "ucret"), and the
+# consonant a Turkish stem softens to before a vowel suffix (talep -> talebi, hesap -> hesabı,
+# destek -> desteği): the softened stem is added as a variant of every prefix-matched phrase.
+# A verb is written in the glossary as its infinitive (cevap vermek, iptal etmek); sellers
+# conjugate it (cevap vermem, iptal ediyor), so the verb stem is a variant too.
+_TURKISH_ASCII = str.maketrans("çğışöü", "cgisou")
+_TURKISH_SOFT = {"p": "b", "t": "d", "k": "g"}
+_TURKISH_INFINITIVE = re.compile(r"(?<=\w\w)m[ae]k$")
+# In Turkish every word of a phrase may carry a suffix, not only the last (kan şekeri ölçüm
+# -> kan şekerini ölçen, mağaza puanı -> mağazanın puanı): inner words match as prefixes too.
+_INNER_SUFFIXES = {"tr"}
 
 
 def fold(text: str) -> str:
     """Lower case that keeps Turkish İ as i (plain lower() makes it i + a combining dot)."""
     return text.replace("İ", "i").lower().replace("\u0307", "")
+
+
+def _unaccented(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+def _plain(word: str, language: str) -> str:
+    """A word as sellers may type it: without accents; Russian ё as е (й stays й)."""
+    return word.replace("ё", "е") if language == "ru" else _unaccented(word)
+
+
+@lru_cache(maxsize=8)
+def _stemmer(language: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(STEMMED[language])
+
+
+def _stem(word: str, language: str) -> str:
+    """A plain word's stem; a trailing -s left by the stemmer is dropped ("dias")."""
+    word = _plain(word, language)
+    for pattern, ending in _ACCENTED_ENDINGS.get(language, ()):
+        word, changed = re.subn(pattern, ending, word)
+        if changed:
+            break
+    stem = _plain(_stemmer(language).stemWord(word), language)
+    return stem[:-1] if len(stem) > 3 and stem.endswith("s") else stem
+
+
+def match_keys(text: str, language: str) -> list[str]:
+    """The forms phrases and questions are matched in, strictest first: folded; for Romance
+    languages and Russian the plain words (`_plain`), then their stems (one space apart); for
+    Turkish without its special letters."""
+    text = fold(text)
+    if language in STEMMED:
+        words = [_plain(w, language) for w in re.findall(r"[^\W_]+|[^\w\s]", text)]
+        return [" ".join(words), " ".join(_stem(w, language) for w in words)]
+    if language == "tr":
+        return [text.translate(_TURKISH_ASCII)]
+    return [text]
+
+
+def _variants(phrase: str, language: str) -> list[str]:
+    """A Turkish phrase, its verb stem when it ends in an infinitive (a one-word stem only when
+    it is long enough to mean one thing: "gönder" yes, "sat" no), and each one's softened
+    stem (the last consonant before a vowel suffix)."""
+    if language != "tr":
+        return [phrase]
+    forms = [phrase]
+    stem = _TURKISH_INFINITIVE.sub("", phrase)
+    if stem != phrase and (" " in stem or len(stem) > _SHORT_STEM):
+        forms.append(stem)
+    for form in list(forms):
+        soft = _TURKISH_SOFT.get(form[-1])
+        if soft and (" " in form or len(form) > _SHORT_STEM):
+            forms.append(form[:-1] + soft)
+    return forms
 
 
 class GlossaryError(ValueError):
@@ -92,17 +183,72 @@ class Glossary:
         pairs = [(t, e.en) for e in data.entries for t in e.terms]
         if self.language == "en":
             pairs += [(e.en, e.en) for e in data.entries]  # the rule term bridges to itself
-        # Longest phrases first, so "refund request" wins over "refund".
-        self._pairs = sorted({(fold(p), en) for p, en in pairs}, key=lambda x: -len(x[0]))
+        # One tier per match form (`match_keys`), each with its phrases longest first, so
+        # "refund request" wins over "refund".
+        tiers: list[dict[tuple[str, str], None]] = []  # ordered: the same query every run
+        # A stem key's written words, by their lengths (see `_INFLECTION`).
+        self._written: dict[str, set[tuple[int, ...]]] = {}
+        for phrase, en in pairs:
+            keys = match_keys(phrase, self.language)
+            for tier, key in enumerate(keys):
+                if tier == len(tiers):
+                    tiers.append({})
+                if key and (tier == 0 or len(key) >= _MIN_STEM):
+                    tiers[tier].update(
+                        dict.fromkeys((v, en) for v in _variants(key, self.language))
+                    )
+                if tier:
+                    lengths = tuple(len(w) for w in keys[0].split(" "))
+                    self._written.setdefault(key, set()).add(lengths)
+        self._tiers = [sorted(t, key=lambda x: -len(x[0])) for t in tiers]
 
     @cached_property
-    def _pattern(self) -> re.Pattern[str]:
-        phrases = "|".join(re.escape(p) for p, _ in self._pairs)
-        if self.language in SPACELESS:
-            return re.compile(f"({phrases})")  # word boundaries come from segmentation
+    def _patterns(self) -> list[re.Pattern[str]]:
+        return [self._pattern(pairs) for pairs in self._tiers]
+
+    def _pattern(self, pairs: list[tuple[str, str]]) -> re.Pattern[str]:
+        if self.language in SPACELESS:  # word boundaries come from segmentation
+            return re.compile("({})".format("|".join(re.escape(p) for p, _ in pairs)))
         if self.language in SUFFIXING:
+            phrases = "|".join(self._suffixed(p) for p, _ in pairs)
             return re.compile(rf"(?<![\w-])({phrases})")
+        phrases = "|".join(re.escape(p) for p, _ in pairs)
         return re.compile(rf"(?<![\w-])({phrases})(?![\w-])")
+
+    def _suffixed(self, phrase: str) -> str:
+        """A phrase of a suffixing language as a pattern: its inner words may carry suffixes
+        where `_INNER_SUFFIXES` says so (a short inner word must be whole), its last word
+        may end inside a word (`_word_end`)."""
+        words = phrase.split(" ")
+        if self.language not in _INNER_SUFFIXES or len(words) == 1:
+            return re.escape(phrase) + self._word_end(phrase)
+        inner = [re.escape(w) + (r"\w*" if len(w) > _SHORT_STEM else "") for w in words[:-1]]
+        return r"\s+".join([*inner, re.escape(words[-1])])
+
+    @cached_property
+    def _multiword(self) -> list[str]:
+        """Phrases of several words, in pattern order, for `_written_as`."""
+        return list(dict.fromkeys(p for p, _ in self._tiers[0] if " " in p))
+
+    def _written_as(self, text: str) -> str:
+        """The glossary phrase a suffixed match (`_suffixed`) was made from: the first one,
+        in pattern order, whose words start the matched words (short ones equal to them)."""
+        words = text.split()
+        for phrase in self._multiword:
+            mine = phrase.split(" ")
+            if len(mine) == len(words) and all(
+                w == m if len(m) <= _SHORT_STEM or i == len(mine) - 1 else w.startswith(m)
+                for i, (w, m) in enumerate(zip(words, mine, strict=True))
+            ):
+                return phrase
+        return text
+
+    def _word_end(self, phrase: str) -> str:
+        """What must follow a phrase of a suffixing language: nothing, or for one short word
+        the end of the word (or an apostrophe before its suffix)."""
+        if self.language in _PREFIX_SHORT and len(phrase) <= _SHORT_STEM and phrase.isalpha():
+            return r"(?![^\W\d_])"
+        return ""
 
     @cached_property
     def rule_terms(self) -> list[tuple[str, re.Pattern[str], str]]:
@@ -115,22 +261,51 @@ class Glossary:
         ]
 
     @cached_property
-    def _lookup(self) -> dict[str, list[str]]:
-        lookup: dict[str, list[str]] = {}
-        for phrase, en in self._pairs:
-            lookup.setdefault(phrase, []).append(en)
-        return lookup
+    def _lookups(self) -> list[dict[str, list[str]]]:
+        lookups: list[dict[str, list[str]]] = []
+        for pairs in self._tiers:
+            lookup: dict[str, list[str]] = {}
+            for phrase, en in pairs:
+                lookup.setdefault(phrase, []).append(en)
+            lookups.append(lookup)
+        return lookups
 
     def phrases_in(self, text: str, bounds: set[int] | None = None) -> list[tuple[str, str]]:
         """(seller phrase, rule term) for each glossary phrase in `text`, longest first; with
-        `bounds` (word offsets of segmented text) a phrase must start and end on a word."""
+        `bounds` (word offsets of segmented text) a phrase must start and end on a word. A
+        looser match form may not reach into a stricter match unless it is a longer phrase, so a
+        stem shared by two words ("plazo", "plaza") adds no term where the exact word gave one."""
         found: list[tuple[str, str]] = []
-        for match in self._pattern.finditer(fold(text)):
-            if bounds is not None and not {match.start(), match.end()} <= bounds:
-                continue
-            phrase = match.group(1)
-            found.extend((phrase, en) for en in self._lookup.get(phrase, []))
+        spans: list[set[int]] = []  # word positions (in the space-joined forms) matched so far
+        keys = match_keys(text, self.language)
+        tiers = zip(keys, self._patterns, self._lookups, strict=True)
+        for tier, (key, pattern, lookup) in enumerate(tiers):
+            stricter = list(spans)
+            for match in pattern.finditer(key):
+                if bounds is not None and not {match.start(), match.end()} <= bounds:
+                    continue
+                first = key.count(" ", 0, match.start())
+                words = set(range(first, first + match.group(1).count(" ") + 1))
+                if any(words & span and len(words) <= len(span) for span in stricter):
+                    continue  # only a longer phrase may reach into a stricter match
+                if tier and not self._inflected(keys[0], first, match.group(1)):
+                    continue
+                spans.append(words)
+                phrase = match.group(1)
+                if phrase not in lookup and self.language in _INNER_SUFFIXES:
+                    phrase = self._written_as(phrase)
+                found.extend((phrase, en) for en in lookup.get(phrase, []))
         return found
+
+    def _inflected(self, written: str, first: int, key: str) -> bool:
+        """Whether the question's words from position `first` (as written, accent-free) are
+        inflections of a glossary phrase with this stem key (lengths within `_INFLECTION`)."""
+        words = written.split(" ")[first : first + key.count(" ") + 1]
+        low, high = _INFLECTION
+        return any(
+            all(low <= len(w) - n <= high for w, n in zip(words, lengths, strict=True))
+            for lengths in self._written.get(key, ())
+        )
 
     def bridge(self, question: str) -> Bridge:
         out = Bridge("")

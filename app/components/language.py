@@ -124,17 +124,35 @@ def translate(question: str, glossary: Glossary) -> Translation:
     )
 
 
-def key_point_line(glossary: Glossary, sentence: str, marker: int) -> str:
-    """ "规则要点：5 天 · 退款申请 [1]": the cited sentence's first figure with its unit in the
-    seller's language, and the glossary's words for the rule terms it contains. Empty when
-    the sentence has neither."""
-    parts: list[str] = []
+# Figures every language writes the same way: a percentage, an amount with its currency.
+_SAME_EVERYWHERE = re.compile(
+    r"\d(?:[\d.,]*\d)?\s?%|\b(?:EUR|USD|GBP|CNY|RMB)\s?\d(?:[\d.,]*\d)?|[€$£¥]\s?\d(?:[\d.,]*\d)?"
+)
+
+
+def _first_figure(glossary: Glossary, sentence: str) -> str:
+    """The sentence's first figure: a count with its unit in the seller's language ("5 天"),
+    or a percentage or amount as written ("17%", "EUR 150")."""
     unit = _UNIT.search(sentence)
-    if unit:
-        word = unit.group("unit").lower()
-        local = glossary.data.units.get(word) or glossary.data.units.get(word.rstrip("s"))
-        sep = "" if glossary.language in ("zh", "ko") and local else " "
-        parts.append(f"{unit.group('n')}{sep}{local or word}")
+    same = _SAME_EVERYWHERE.search(sentence)
+    if same and (unit is None or same.start() < unit.start()):
+        return same.group()
+    if unit is None:
+        return ""
+    word = unit.group("unit").lower()
+    if word == "percent":
+        return f"{unit.group('n')}%"
+    local = glossary.data.units.get(word) or glossary.data.units.get(word.rstrip("s"))
+    sep = "" if glossary.language in ("zh", "ko") and local else " "
+    return f"{unit.group('n')}{sep}{local or word}"
+
+
+def key_point_line(glossary: Glossary, sentence: str, marker: int) -> str:
+    """ "规则要点：5 天 · 退款申请 [1]": the cited sentence's first figure (with its unit in the
+    seller's language), and the glossary's words for the rule terms it contains. Empty when
+    the sentence has neither."""
+    figure = _first_figure(glossary, sentence)
+    parts: list[str] = [figure] if figure else []
     lowered = sentence.lower()
     used: list[str] = []
     for rule, pattern, term in glossary.rule_terms:
@@ -142,6 +160,8 @@ def key_point_line(glossary: Glossary, sentence: str, marker: int) -> str:
             break
         if any(rule in longer for longer in used):  # "refund" inside "refund request"
             continue
+        if figure and (re.search(r"\d", rule) or rule in glossary.data.units):
+            continue  # "365 days", "eur 150", "days": the figure says it already
         if pattern.search(lowered):
             used.append(rule)
             parts.append(term)
