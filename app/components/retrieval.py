@@ -154,6 +154,7 @@ class Signals:
     top_sentences: float = 0.0  # mean similarity of the three best sentences to the question
     phrase_terms: float = 0.0  # share of its adjacent term pairs found together in one of them
     best_ask: float = 0.0  # similarity of the closest "sellers ask" question of a section
+    translated: float = 0.0  # 1: the query is rule terms bridged from another language
 
     def as_vector(self) -> list[float]:
         return [float(v) for v in vars(self).values()]

@@ -290,7 +290,7 @@ class Assistant:
         if not english:
             answer = Answer(screened.text, REFUSAL_TEXT, refused=True, notes=screened.notes)
             return self._localised(glossary, answer)
-        evidence = self.gather(screened.text, english, screened.notes, correct=False)
+        evidence = self.gather(screened.text, english, screened.notes, translated=True)
         if isinstance(evidence, Answer):
             return self._localised(glossary, evidence)
         quoted = self._localised(glossary, self.compose(evidence))
@@ -340,11 +340,13 @@ class Assistant:
         return cleaned
 
     def gather(
-        self, question: str, standalone: str, notes: list[str], correct: bool = True
+        self, question: str, standalone: str, notes: list[str], translated: bool = False
     ) -> Evidence | Answer:
-        """Search for a standalone question (typos fixed here) and score the evidence."""
+        """Search for a standalone question and score the evidence. An English question has
+        its typos fixed here; a `translated` one (rule terms from another language) is never
+        spell-corrected, and the refusal model knows its signals come from a bag of terms."""
         self.retrieval.refresh()
-        if correct:
+        if not translated:
             standalone = self.retrieval.correct(standalone)
         if self.retrieval.size == 0:
             message = (
@@ -363,6 +365,7 @@ class Assistant:
         found = self.retrieval.find(
             standalone, max(k, self.settings.evidence.candidates, self.writer.sources)
         )
+        found.signals.translated = float(translated)
         score = (
             self.refusal.probability(found.signals)
             if self.refusal

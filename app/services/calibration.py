@@ -40,7 +40,7 @@ def collect(assistant: Assistant, items: list[EvalItem]) -> tuple[list[list[floa
             standalone = condense(screened.text, item.history)
             evidence = assistant.gather(screened.text, standalone, screened.notes)
         else:  # another language: the rule terms it was bridged to, as the pipeline searches
-            evidence = assistant.gather(screened.text, english, screened.notes, correct=False)
+            evidence = assistant.gather(screened.text, english, screened.notes, translated=True)
         if isinstance(evidence, Answer):
             continue
         rows.append(evidence.signals.as_vector())
