@@ -112,11 +112,13 @@ def answer(store, slot, question: str, history: list[dict[str, str]]) -> str:
         )
         st.session_state[QUEUE].pop(0)
         st.session_state.conversation_id = conversation_id
-        st.html(f'<div id="answer-{message_id}"></div>')  # our own markup, an id only
+        # our own markup, an id only; the view rests on the answer's start, not on its last
+        # line (one element: every element is work for each browser showing the answer)
+        start = f"answer-{message_id}"
+        scroll = SCROLL_TO.replace("ID", start)
+        st.html(f'<div id="{start}"></div>{scroll}', unsafe_allow_javascript=True)
         render_answer(saved, message_id)
         st.feedback("thumbs", key=f"fb-{message_id}", on_change=save_feedback, args=(message_id,))
-        # the view rests on the answer's start, not on its last line
-        st.html(SCROLL_TO.replace("ID", f"answer-{message_id}"), unsafe_allow_javascript=True)
     return result.text
 
 
