@@ -7,7 +7,7 @@ import re
 
 from markdown_it import MarkdownIt
 
-from app.ui.answer_view import answer_markdown, chip_label, link_label
+from app.ui.answer_view import answer_markdown, chip_label, link_label, source_markdown
 from app.ui.resources import md_escape
 
 URL = "https://gpsr.sellerguardrails.com/eu_rules/page-1.html?a=b&c=d"
@@ -61,3 +61,26 @@ def test_chips_name_the_deepest_section():
     citation = {"title": "EU product safety", "section": "GPSR > What an EU listing must show"}
     assert chip_label(citation) == "What an EU listing must show"
     assert chip_label({"title": "Appeals", "section": ""}) == "Appeals"
+
+
+def test_a_source_opens_its_quote_marks_and_an_intact_link():
+    citation = {
+        "n": 2,
+        "title": "EU product safety",
+        "section": "GPSR",
+        "quote": "Listings show the maker.",
+        "rule_date": "2024-12-13",
+        "source": "eu_safety.md",
+        "authority": "official",
+        "url": URL + " ",
+    }
+    passage = {"text": "Intro text. Listings show the maker. More after."}
+    markdown = source_markdown(citation, passage)
+    html = RENDER.render(markdown)
+    assert hrefs(markdown) == [URL.replace("&", "&amp;")]  # not escaped, not %5C
+    assert "Official AliExpress rules</a>" in html
+    assert "**[2] EU product safety › GPSR**" in markdown
+    assert ":orange-background[Listings show the maker\\.]" in markdown  # highlighted in place
+    assert "Intro text" in html and "More after" in html
+    assert "rule text dated 2024-12-13" in html and "file: eu\\_safety\\.md" in markdown
+    assert not hrefs(source_markdown({**citation, "url": ""}, None))

@@ -27,6 +27,27 @@ def test_an_old_database_is_upgraded_in_place(tmp_path):
     assert database.fetch_one("SELECT COUNT(*) FROM conversations")[0] == 1
 
 
+def test_a_question_and_its_answer_are_saved_together(tmp_path):
+    store = Conversations(Database(tmp_path / "app.sqlite"))
+    answer = {"text": "Five days. [1]", "citations": []}
+    cid, mid = store.add_exchange(None, "How long do I have to respond?", "Five days. [1]", answer)
+    _, second = store.add_exchange(cid, "and if I miss it?", "It closes.", {"text": "It closes."})
+    conversation = store.get(cid)
+    assert conversation.title == "How long do I have to respond?"
+    assert [(m.role, m.content) for m in conversation.messages] == [
+        ("user", "How long do I have to respond?"),
+        ("assistant", "Five days. [1]"),
+        ("user", "and if I miss it?"),
+        ("assistant", "It closes."),
+    ]
+    assert [m.id for m in conversation.messages][1::2] == [mid, second]
+    assert conversation.messages[1].answer == answer
+    store.delete(cid)
+    with pytest.raises(UnknownConversation):  # deleted meanwhile: nothing half-saved
+        store.add_exchange(cid, "still there?", "No.", {"text": "No."})
+    assert store.db.fetch_one("SELECT COUNT(*) FROM messages")[0] == 0
+
+
 def test_conversation_lifecycle_and_export(tmp_path):
     store = Conversations(Database(tmp_path / "app.sqlite"))
     cid = store.create("  How long   do I have to respond?  " + "x" * 200)

@@ -10,6 +10,9 @@ from typing import Any
 from app.components.database import Database
 
 MAX_TITLE = 80
+_INSERT_MESSAGE = (
+    "INSERT INTO messages(conversation_id, role, content, answer_json) VALUES (?,?,?,?)"
+)
 
 
 @dataclass
@@ -72,8 +75,7 @@ class Conversations:
         with self.db.connect() as db:
             self._require(db, conversation_id)
             cursor = db.execute(
-                "INSERT INTO messages(conversation_id, role, content, answer_json) "
-                "VALUES (?,?,?,?)",
+                _INSERT_MESSAGE,
                 (conversation_id, role, content, json.dumps(answer) if answer else None),
             )
             db.execute(
@@ -81,6 +83,31 @@ class Conversations:
                 (conversation_id,),
             )
             return int(cursor.lastrowid)
+
+    def add_exchange(
+        self, conversation_id: int | None, question: str, reply: str, answer: dict[str, Any]
+    ) -> tuple[int, int]:
+        """Save a question and its answer in one transaction (starting a conversation titled
+        by the question when `conversation_id` is None): never one without the other, and one
+        disk sync instead of three, which sessions answering at once would wait on in turn.
+        Returns (conversation id, the answer's message id)."""
+        with self.db.connect() as db:
+            if conversation_id is None:
+                cursor = db.execute(
+                    "INSERT INTO conversations(title) VALUES (?)", (title_from(question),)
+                )
+                conversation_id = int(cursor.lastrowid)
+            else:
+                self._require(db, conversation_id)
+            db.execute(_INSERT_MESSAGE, (conversation_id, "user", question, None))
+            cursor = db.execute(
+                _INSERT_MESSAGE, (conversation_id, "assistant", reply, json.dumps(answer))
+            )
+            db.execute(
+                "UPDATE conversations SET updated_at = datetime('now') WHERE id = ?",
+                (conversation_id,),
+            )
+            return conversation_id, int(cursor.lastrowid)
 
     def list(self) -> list[Conversation]:
         """Newest first, each with its first question and how many it holds (no messages)."""

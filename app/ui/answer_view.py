@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 import streamlit as st
 
@@ -17,6 +18,7 @@ from app.ui.resources import md_escape
 
 CONTEXT_CHARS = 280
 CHIP_CHARS = 42
+URL_SAFE = ":/?#[]@!$&'()*+,;=%~"  # a source's address as written; spaces and <> encoded
 AUTHORITY_LINKS = {
     "official": "Official AliExpress rules",
     "official copy": "Copy of official rules",
@@ -109,10 +111,14 @@ def chip_label(citation: dict[str, Any]) -> str:
 
 
 def _source_detail(citation: dict[str, Any], passage: dict[str, Any] | None) -> None:
+    st.markdown(source_markdown(citation, passage))
+
+
+def source_markdown(citation: dict[str, Any], passage: dict[str, Any] | None) -> str:
+    """What a source chip opens, as one Markdown block: every element an answer draws is
+    work for each browser showing it, so the heading, quote, marks and link are one."""
     where = " › ".join(x for x in (citation.get("title"), citation.get("section")) if x)
     page = f", page {citation['page']}" if citation.get("page") else ""
-    st.markdown(f"**[{citation['n']}] {md_escape(where)}{page}**")
-    st.markdown(_highlighted(citation.get("quote", ""), passage))
     marks = []
     dated = str(citation.get("rule_date") or "")
     if dated:
@@ -122,9 +128,15 @@ def _source_detail(citation: dict[str, Any], passage: dict[str, Any] | None) -> 
     elif citation.get("reliability"):
         marks.append(f"reliability: {citation['reliability']}")
     marks.append(f"file: {citation.get('source', '')}")
-    st.caption(md_escape(" · ".join(marks)))
-    if citation.get("url"):
-        st.link_button(link_label(citation), citation["url"], icon=":material/open_in_new:")
+    blocks = [
+        f"**[{citation['n']}] {md_escape(where)}{page}**",
+        _highlighted(citation.get("quote", ""), passage),
+        ":gray[:small[" + md_escape(" · ".join(marks)).replace("]", "\\]") + "]]",
+    ]
+    if citation.get("url"):  # the address as given: an escaped character would break it
+        url = quote(str(citation["url"]).strip(), safe=URL_SAFE)
+        blocks.append(f"[:material/open_in_new: {link_label(citation)}](<{url}>)")
+    return "\n\n".join(blocks)
 
 
 def _body(text: str) -> str:

@@ -106,16 +106,19 @@ def answer(store, slot, question: str, history: list[dict[str, str]]) -> str:
             with st.spinner("Searching the rulebook…"):
                 result = bot.ask(question, history=history)
         # saved and dequeued with no Streamlit call in between: a rerun cannot split them
-        conversation_id = st.session_state.get("conversation_id") or store.create(question)
-        store.add_message(conversation_id, "user", question)
-        message_id = store.add_message(conversation_id, "assistant", result.text, result.to_dict())
+        saved = result.to_dict()
+        conversation_id, message_id = store.add_exchange(
+            st.session_state.get("conversation_id"), question, result.text, saved
+        )
         st.session_state[QUEUE].pop(0)
         st.session_state.conversation_id = conversation_id
-        st.html(f'<div id="answer-{message_id}"></div>')  # our own markup, an id only
-        render_answer(result.to_dict(), message_id)
+        # our own markup, an id only; the view rests on the answer's start, not on its last
+        # line (one element: every element is work for each browser showing the answer)
+        start = f"answer-{message_id}"
+        scroll = SCROLL_TO.replace("ID", start)
+        st.html(f'<div id="{start}"></div>{scroll}', unsafe_allow_javascript=True)
+        render_answer(saved, message_id)
         st.feedback("thumbs", key=f"fb-{message_id}", on_change=save_feedback, args=(message_id,))
-        # the view rests on the answer's start, not on its last line
-        st.html(SCROLL_TO.replace("ID", f"answer-{message_id}"), unsafe_allow_javascript=True)
     return result.text
 
 
