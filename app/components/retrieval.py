@@ -285,14 +285,17 @@ class Retrieval:
         return self.glossary.bridge(query) if self.glossary else Bridge("")
 
     def ranked(
-        self, query: str, k: int, bridge: Bridge | None = None
+        self, query: str, k: int, bridge: Bridge | None = None, translated: bool = False
     ) -> tuple[list[Passage], list[float]]:
         """The passages answering ranks for a question: the lexical side searched with the
-        rule terms the question's words imply."""
+        rule terms the question's words imply. Sections' "sellers ask" questions rank only a
+        question a seller wrote: rule terms bridged from another language are no question
+        (on dev they pulled the wrong sections for four languages of seven)."""
         bridge = bridge or self.bridge(query)
         vector = self.embed_query(query)
         lexical = f"{query} {bridge.rule_text}".strip()
-        return self.retriever.search(lexical, vector, k=k, asked=self.asked(vector)), vector
+        asked = {} if translated else self.asked(vector)
+        return self.retriever.search(lexical, vector, k=k, asked=asked), vector
 
     def asked(self, vector: list[float]) -> dict[str, float]:
         """Chunk id -> similarity of its section's closest "sellers ask" question, best
@@ -309,11 +312,11 @@ class Retrieval:
             best[chunk_id] = max(best.get(chunk_id, -1.0), float(sim))
         return dict(sorted(best.items(), key=lambda kv: -kv[1]))
 
-    def find(self, query: str, k: int) -> Found:
+    def find(self, query: str, k: int, translated: bool = False) -> Found:
         """Rank passages as `ranked` does, then score the sentences of the top passages
         against the question."""
         bridge = self.bridge(query)
-        passages, vector = self.ranked(query, k, bridge)
+        passages, vector = self.ranked(query, k, bridge, translated)
         top = passages[: self.weights.scored_passages]
         scored, signals = self.score(query, vector, top, bridge)
         if len(passages) > 1:

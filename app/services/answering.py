@@ -363,7 +363,7 @@ class Assistant:
             )
         k = self.settings.retrieval_k
         found = self.retrieval.find(
-            standalone, max(k, self.settings.evidence.candidates, self.writer.sources)
+            standalone, max(k, self.settings.evidence.candidates, self.writer.sources), translated
         )
         found.signals.translated = float(translated)
         score = (
@@ -414,9 +414,11 @@ class Assistant:
         as its rule terms, English condensed, spell-fixed and bridged."""
         self.retrieval.refresh()
         query = self.english_terms(question.strip())
+        translated = query is not None
         if query is None:
             query = self.retrieval.correct(condense(question.strip(), history))
-        return self.retrieval.ranked(query, k or self.settings.retrieval_k)[0]
+        k = k or self.settings.retrieval_k
+        return self.retrieval.ranked(query, k, translated=translated)[0]
 
     def cite(
         self, query: str, source: str | None = None, section: str | None = None, limit: int = 2
