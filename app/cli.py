@@ -298,6 +298,14 @@ def evaluate_cmd(
     min_citation_validity: Annotated[
         float, typer.Option(help="Exit 1 if citation validity is lower")
     ] = 0.0,
+    min_lang_key_facts: Annotated[
+        str,
+        typer.Option(
+            help="Per-language floors on the gate split, e.g. 'zh=0.6,es=0.6': exit 1 if a named"
+            " language's key-fact accuracy is lower (its citation validity is held to"
+            " --min-citation-validity too)"
+        ),
+    ] = "",
     provider: Provider = None,
     base_url: BaseUrl = None,
     model: Model = None,
@@ -309,6 +317,7 @@ def evaluate_cmd(
 
     if split not in ("dev", "test", "all"):
         raise _fail("--split must be dev, test or all.")
+    lang_floors = _floors(min_lang_key_facts)
     try:
         items = load_questions(questions)
     except QuestionSetError as exc:
@@ -348,9 +357,32 @@ def evaluate_cmd(
         for name, value, limit, sign in gates
         if (value - limit) * sign < 0
     ]
+    for lang, floor in lang_floors.items():
+        found = chosen.by_language.get(lang)
+        if found is None:
+            broken.append(f"no {lang} questions")
+            continue
+        if found.key_fact_accuracy < floor:
+            broken.append(f"{lang} key-fact accuracy {found.key_fact_accuracy:.3f} < {floor:.3f}")
+        if _or(found.citation_validity, 1.0) < min_citation_validity:
+            broken.append(f"{lang} citation validity {found.citation_validity:.3f}")
     if broken:
         where = f"{gated} split" + (f", {gate_lang}" if gate_lang else "")
         raise _fail(f"Evaluation ({where}) below the required level: " + "; ".join(broken), 1)
+
+
+def _floors(text: str) -> dict[str, float]:
+    """'zh=0.6,es=0.6' as {language: floor}; a malformed entry is a clear error."""
+    floors: dict[str, float] = {}
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        lang, _, value = entry.partition("=")
+        try:
+            floors[lang.strip()] = float(value)
+        except ValueError:
+            raise _fail(f"--min-lang-key-facts: '{entry}' is not language=number.") from None
+        if not lang.strip() or not 0 <= floors[lang.strip()] <= 1:
+            raise _fail(f"--min-lang-key-facts: '{entry}' needs a language and a 0-1 floor.")
+    return floors
 
 
 def _or(value: float | None, default: float) -> float:

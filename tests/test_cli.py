@@ -86,3 +86,9 @@ def test_eval_gate_fails_the_build_below_the_floor(kb_env, tmp_path):
     assert failing.returncode == 1 and "recall@5 1.000 < 1.500" in failing.stderr
     missing = run(["eval", "--questions", str(tmp_path / "nope.yaml")], kb_env)
     assert missing.returncode == 2 and "Cannot read" in missing.stderr
+    per_lang = ["eval", "--questions", str(questions), "--min-lang-key-facts"]
+    assert run([*per_lang, "en=0.5"], kb_env).returncode == 0
+    absent = run([*per_lang, "en=0.5,zh=0.5"], kb_env)
+    assert absent.returncode == 1 and "no zh questions" in absent.stderr
+    malformed = run([*per_lang, "zh"], kb_env)
+    assert malformed.returncode == 2 and "language=number" in malformed.stderr
