@@ -121,6 +121,8 @@ def test_figures_and_amounts_carry_over():
     zh = load_glossaries(GLOSSARIES)["zh"]
     english = translate("IOSS 的限额是多少？150 欧元以上的包裹怎么办？", zh).english
     assert "EUR 150" in english and "IOSS" in english
+    counts = translate("严重侵权三次会怎样？退款要在十五天内处理吗？两次呢？", zh).english.split()
+    assert {"3", "15", "2"} <= set(counts)  # Chinese numerals before a measure word
     line = key_point_line(zh, "A seller has 5 days to accept or reject a refund request.", 1)
     assert line.startswith(zh.data.key_point) and "5天" in line and line.endswith("[1]")
     es = load_glossaries(GLOSSARIES)["es"]

@@ -112,12 +112,38 @@ def word_bounds(text: str, language: str) -> set[int] | None:
     return bounds
 
 
+_CN_DIGIT = {
+    d: n
+    for n, digits in enumerate(["", "一", "二两", "三", "四", "五", "六", "七", "八", "九"])
+    for d in digits
+}
+# A Chinese numeral up to 99 before a measure word ("三次", "七天", "十五天"): sellers write
+# counts this way as often as with digits.
+_CN_COUNT = re.compile(
+    r"([一二两三四五六七八九]?十?[一二三四五六七八九]?)(?=次|天|个|周|月|年|小时|件)"
+)
+
+
+def _cn_count(match: re.Match[str]) -> str:
+    text = match.group(1)
+    if not text:
+        return text
+    tens, _, ones = text.rpartition("十")
+    if "十" not in text:
+        return str(_CN_DIGIT[text]) if len(text) == 1 else text
+    value = (_CN_DIGIT.get(tens, 1) if tens else 1) * 10 + (_CN_DIGIT.get(ones, 0) if ones else 0)
+    return str(value)
+
+
 def translate(question: str, glossary: Glossary) -> Translation:
     """The question as rule terms: each glossary phrase found (on word boundaries) becomes its
-    English rule term; figures and acronyms are kept as written; other words are dropped."""
+    English rule term; figures and acronyms are kept as written (a Chinese count as digits);
+    other words are dropped."""
     bounds = word_bounds(question, glossary.language)
     matched = glossary.phrases_in(question, bounds)
     english = [en for _, en in matched]
+    if glossary.language == "zh":
+        question = _CN_COUNT.sub(_cn_count, question)
     figures = [_figure(m.group().strip()) for m in _FIGURE.finditer(question)]
     return Translation(
         glossary.language, " ".join(dict.fromkeys([*english, *figures])).strip(), matched
