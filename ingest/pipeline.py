@@ -184,7 +184,7 @@ def run_ingest(
             report = _ingest(live, settings, paths, progress, states)
             states.save()
             return report
-        embeddings = store.vectorstore.embeddings if store else load_embeddings(settings)
+        embeddings = store.embeddings if store else load_embeddings(settings)
         shadow_cfg = shadow_settings(settings)
         drop_collection(shadow_cfg)  # the leftovers of an interrupted rebuild
         shadow = open_store(shadow_cfg, embeddings, model_fingerprint(settings.model_path))
@@ -223,7 +223,7 @@ def _ingest(
     report = IngestReport(files_seen=len(files), skipped=list(missing))
     store.check_model()
     _reconcile(store)
-    sentences = SentenceVectors(settings, store.vectorstore.embeddings)
+    sentences = SentenceVectors(settings, store.embeddings)
     writer = store.writer(ChunkEmbeddings(sentences))
     max_bytes = int(settings.max_file_mb * 1_000_000)
     seen: set[str] = set()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.components.glossary import GlossaryError, load_glossaries, load_glossary
+from app.components.glossary import Glossaries, GlossaryError, load_glossaries, load_glossary
 from app.components.language import detect, key_point_line, translate
 from app.components.refusal import FEATURES, RefusalModelError, load_refusal_model
 from app.components.retrieval import Signals
@@ -45,6 +45,22 @@ def test_a_broken_glossary_is_named(tmp_path, text, message):
     with pytest.raises(GlossaryError, match=message) as caught:
         load_glossary(path)
     assert str(path) in str(caught.value)
+
+
+def test_each_glossary_is_read_when_its_language_is_first_needed(tmp_path):
+    """An English question never parses the other languages' files; a broken one is still
+    named, when its language is first needed or when all are loaded."""
+    folder = tmp_path / "glossary"
+    for code in ("en", "zh"):
+        write(folder / f"{code}.yaml", (GLOSSARIES / f"{code}.yaml").read_text(encoding="utf-8"))
+    write(folder / "es.yaml", "language: es\nentries: []\n")
+    glossaries = Glossaries(folder)
+    assert list(glossaries) == ["en", "es", "zh"]
+    assert glossaries["zh"].language == "zh" and glossaries["en"].language == "en"
+    with pytest.raises(GlossaryError, match=r"es\.yaml"):
+        glossaries.get("es")
+    with pytest.raises(GlossaryError, match=r"es\.yaml"):
+        load_glossaries(folder)
 
 
 @pytest.mark.parametrize(
@@ -171,6 +187,46 @@ def test_language_detection_on_short_questions():
     assert detect("纠纷几天？", languages) == "zh"
     assert detect("분쟁 기한은?", languages) == "ko"
     assert detect("Срок ответа на спор?", languages) == "ru"
+
+
+def test_the_language_model_is_unpacked_once_and_read_back_the_same(tmp_path, monkeypatch):
+    """The restricted language model is kept unpacked in the user cache; read back it names
+    every language as the packed one does, and a damaged copy is replaced, never used."""
+    from py3langid.langid import LanguageIdentifier
+
+    from app.components import language
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    languages = tuple(sorted(("en", *LANGUAGES)))
+    texts = [
+        "How long do I have to answer a refund request?",
+        "¿Cuántos días tengo para responder a un reembolso?",
+        "Quanto tempo tenho para responder a um pedido de reembolso?",
+        "Combien de jours pour répondre à une demande de remboursement ?",
+        "İade talebine kaç gün içinde cevap vermeliyim?",
+        "Срок ответа на спор?",
+        "hola",
+        "12345",
+        "",
+    ]
+    language._identifier.cache_clear()
+    try:
+        packed = [language._identifier(languages).classify(t) for t in texts]
+        [folder] = (tmp_path / "seller-compliance-assistant" / "langid").iterdir()
+        with monkeypatch.context() as patched:  # read back, not unpacked again
+            patched.setattr(LanguageIdentifier, "from_model_file", None)
+            language._identifier.cache_clear()
+            assert [language._identifier(languages).classify(t) for t in texts] == packed
+        for damaged in folder.iterdir():
+            damaged.write_bytes(b"not a model")
+        language._identifier.cache_clear()
+        assert [language._identifier(languages).classify(t) for t in texts] == packed
+        language._identifier.cache_clear()
+        with monkeypatch.context() as patched:  # the damaged copy was replaced
+            patched.setattr(LanguageIdentifier, "from_model_file", None)
+            assert [language._identifier(languages).classify(t) for t in texts] == packed
+    finally:
+        language._identifier.cache_clear()  # other tests use the real cache
 
 
 def test_a_refused_question_is_explained_in_the_sellers_language(assistant):

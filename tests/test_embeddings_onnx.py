@@ -94,8 +94,11 @@ def test_export_is_reused_and_a_damaged_export_is_redone(tmp_path, embeddings):
     ]
 
 
-def _runtimes_after(args: list[str], env: dict[str, str]) -> list[str]:
-    """Run `compliance ARGS` in a fresh interpreter; the model runtimes it imported."""
+def _runtimes_after(
+    args: list[str], env: dict[str, str], modules: tuple[str, ...] = RUNTIMES
+) -> list[str]:
+    """Run `compliance ARGS` in a fresh interpreter; which of `modules` (by default the model
+    runtimes) it imported."""
     probe = (
         "import json, sys, runpy\n"
         f"sys.argv = ['compliance', *{args!r}]\n"
@@ -103,7 +106,7 @@ def _runtimes_after(args: list[str], env: dict[str, str]) -> list[str]:
         "    runpy.run_module('app.cli', run_name='__main__')\n"
         "except SystemExit as exit:\n"
         "    assert not exit.code, exit.code\n"
-        f"print('RUNTIMES', json.dumps(sorted(m for m in {RUNTIMES!r} if m in sys.modules)))\n"
+        f"print('RUNTIMES', json.dumps(sorted(m for m in {modules!r} if m in sys.modules)))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe],
@@ -118,11 +121,27 @@ def _runtimes_after(args: list[str], env: dict[str, str]) -> list[str]:
     return json.loads(line.removeprefix("RUNTIMES "))
 
 
-def test_light_commands_load_no_model_and_ask_never_imports_torch(kb_settings, assistant):
+# What only ingest or an LLM needs: LangChain's vector-store wrapper, record manager (and the
+# SQLAlchemy under it), cache classes and chat stack, and the tracing they pull in. A cold
+# `ask` is mostly imports, so answering leaves these out.
+WRITE_PATH = (
+    "langchain_chroma",
+    "langchain_classic",
+    "sqlalchemy",
+    "langsmith.run_trees",
+    "langchain_core.language_models.chat_models",
+    "langchain_core.prompts",
+)
+
+
+def test_light_commands_load_no_model_and_ask_imports_only_what_answering_needs(
+    kb_settings, assistant
+):
     env = cli_env(kb_settings)
     for args in (["--help"], ["inspect", "--list"], ["draft", "--list-types"]):
         assert _runtimes_after(args, env) == [], args
-    assert _runtimes_after(["ask", "--json", QUESTION], env) == ["onnxruntime"]
+    loaded = _runtimes_after(["ask", "--json", QUESTION], env, RUNTIMES + WRITE_PATH)
+    assert loaded == ["onnxruntime"]
 
 
 def _kb(settings) -> None:
@@ -213,3 +232,31 @@ def test_ingest_embeds_each_distinct_text_once(tmp_settings, embeddings):
     counting.texts.clear()  # answering finds every sentence in the cache
     SentenceVectors(tmp_settings, counting)(sorted(sentences))
     assert counting.texts == []
+
+
+def test_sentence_vectors_cached_by_langchain_are_read_as_they_are(tmp_settings, embeddings):
+    """The sentence cache keeps the files LangChain's CacheBackedEmbeddings wrote (answering
+    no longer imports it), so a data folder cached before embeds nothing again, and the
+    other way round."""
+    from langchain_classic.embeddings import CacheBackedEmbeddings
+    from langchain_classic.storage import LocalFileStore
+
+    from app.components.embeddings import model_fingerprint, sentence_embedder
+
+    namespace = model_fingerprint(tmp_settings.model_path).replace("@", "_")
+    langchain = CacheBackedEmbeddings.from_bytes_store(
+        Counting(embeddings),
+        LocalFileStore(tmp_settings.data_dir / "sentence-cache"),
+        namespace=namespace,
+        key_encoder="sha256",
+    )
+    old, new = ["Refunds take 5 days.", "Ship within 7 days."], ["Keep receipts 90 days."]
+    written = langchain.embed_documents(old)
+
+    counting = Counting(embeddings)
+    ours = sentence_embedder(tmp_settings, counting)
+    assert ours.embed_documents(old) == written and counting.texts == []
+    assert ours.embed_documents(new) and counting.texts == new
+    langchain.underlying_embeddings.texts.clear()
+    assert langchain.embed_documents(new) == ours.embed_documents(new)
+    assert langchain.underlying_embeddings.texts == []

@@ -19,8 +19,6 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from langchain_classic.embeddings import CacheBackedEmbeddings
-from langchain_classic.storage import LocalFileStore
 from langchain_core.embeddings import Embeddings
 
 from app.components.errors import ModelNotFoundError
@@ -139,16 +137,24 @@ def _torch_embeddings(settings: Settings) -> Embeddings:
     return embeddings
 
 
-class SafeFileStore(LocalFileStore):
+class SafeFileStore:
     """A file cache that another process can read while this one writes: values are written
     to a temporary file and renamed into place, and a value that does not decode as a vector
     reads as missing, so the caller embeds the text again and rewrites the entry."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).absolute()
+
+    def _path(self, key: str) -> Path:
+        if not _CACHE_KEY.fullmatch(key):  # one flat folder: no separators, no "..", no dot-files
+            raise ValueError(f"Invalid cache key: {key!r}")
+        return self.root / key
 
     def mget(self, keys: Sequence[str]) -> list[bytes | None]:
         values: list[bytes | None] = []
         for key in keys:
             try:
-                value = self._get_full_path(key).read_bytes()
+                value = self._path(key).read_bytes()
                 vector = json.loads(value)
                 ok = isinstance(vector, list) and bool(vector)
             except (OSError, ValueError):
@@ -158,9 +164,9 @@ class SafeFileStore(LocalFileStore):
 
     def mset(self, key_value_pairs: Sequence[tuple[str, bytes]]) -> None:
         for key, value in key_value_pairs:
-            target = self._get_full_path(key)
+            target = self._path(key)
             try:
-                self._mkdir_for_store(target.parent)
+                target.parent.mkdir(parents=True, exist_ok=True)
                 fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(value)
@@ -170,10 +176,44 @@ class SafeFileStore(LocalFileStore):
                 return
 
 
-def sentence_embedder(settings: Settings, base: Embeddings) -> CacheBackedEmbeddings:
+_CACHE_KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+
+
+class SentenceCache:
+    """Sentence vectors on disk, one JSON file per model and text. The layout is the one
+    LangChain's `CacheBackedEmbeddings` wrote with a sha256 key encoder (caches written before
+    stay valid); it is done here because importing langchain_classic costs a cold `ask` about
+    0.4 s."""
+
+    def __init__(self, folder: Path, namespace: str, embeddings: Embeddings) -> None:
+        self.files = SafeFileStore(folder)
+        self.namespace = namespace
+        self.embeddings = embeddings
+
+    def _key(self, text: str) -> str:
+        return f"{self.namespace}{hashlib.sha256(text.encode('utf-8')).hexdigest()}"
+
+    def get(self, texts: Sequence[str]) -> list[list[float] | None]:
+        """Cached vectors, None where a text has none (or a broken one)."""
+        values = self.files.mget([self._key(t) for t in texts])
+        return [None if v is None else json.loads(v) for v in values]
+
+    def put(self, pairs: Sequence[tuple[str, Sequence[float]]]) -> None:
+        self.files.mset([(self._key(t), json.dumps(list(v)).encode()) for t, v in pairs])
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Vectors of `texts`: from the cache, the missing ones embedded and cached."""
+        vectors = self.get(texts)
+        missing = [i for i, v in enumerate(vectors) if v is None]
+        if missing:
+            embedded = self.embeddings.embed_documents([texts[i] for i in missing])
+            self.put([(texts[i], v) for i, v in zip(missing, embedded, strict=True)])
+            for i, vector in zip(missing, embedded, strict=True):
+                vectors[i] = vector
+        return vectors  # type: ignore[return-value]  # every None was filled
+
+
+def sentence_embedder(settings: Settings, base: Embeddings) -> SentenceCache:
     """Cache-backed embedder for answer sentences, namespaced by model so caches never mix."""
     fingerprint = re.sub(r"[^A-Za-z0-9._-]", "_", model_fingerprint(settings.model_path))
-    store = SafeFileStore(settings.data_dir / "sentence-cache")
-    return CacheBackedEmbeddings.from_bytes_store(
-        base, store, namespace=fingerprint, key_encoder="sha256"
-    )
+    return SentenceCache(settings.data_dir / "sentence-cache", fingerprint, base)

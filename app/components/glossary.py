@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -334,14 +335,33 @@ def load_glossary(path: Path) -> Glossary:
     return Glossary(data)
 
 
+class Glossaries(Mapping[str, Glossary]):
+    """Every `<language>.yaml` in a folder, by language code, each read and validated when it
+    is first used: an English question never parses the other languages' files (a quarter of
+    a second of a cold start). A broken file is named when its language is first needed."""
+
+    def __init__(self, folder: Path) -> None:
+        paths = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+        self._paths = {path.stem: path for path in paths}
+        self._loaded: dict[str, Glossary] = {}
+
+    def __getitem__(self, language: str) -> Glossary:
+        if language not in self._loaded:
+            path = self._paths[language]
+            glossary = load_glossary(path)
+            if glossary.language != path.stem:
+                raise GlossaryError(f"Glossary {path} says language '{glossary.language}'")
+            self._loaded[language] = glossary
+        return self._loaded[language]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
 def load_glossaries(folder: Path) -> dict[str, Glossary]:
-    """Every `<language>.yaml` in the folder, by language code (none when it is absent)."""
-    if not folder.is_dir():
-        return {}
-    out: dict[str, Glossary] = {}
-    for path in sorted(folder.glob("*.yaml")):
-        glossary = load_glossary(path)
-        if glossary.language != path.stem:
-            raise GlossaryError(f"Glossary {path} says language '{glossary.language}'")
-        out[glossary.language] = glossary
-    return out
+    """Every `<language>.yaml` in the folder, by language code (none when it is absent), all
+    read and validated now."""
+    return dict(Glossaries(folder))

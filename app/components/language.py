@@ -12,10 +12,14 @@ glossary words (`key_point_line`): nothing is translated freely, so nothing is i
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 from app.components.glossary import Glossary
+from app.settings import user_cache_dir
 
 _SCRIPT = {
     "zh": re.compile(r"[\u4e00-\u9fff]"),
@@ -72,12 +76,85 @@ class Translation:
 @lru_cache(maxsize=4)
 def _identifier(languages: tuple[str, ...]):
     """One identifier per language set, restricted once: restricting costs ~4 ms, and a shared
-    identifier restricted per question would be state written by every Streamlit thread."""
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    identifier restricted per question would be state written by every Streamlit thread.
 
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    py3langid's model is LZMA-compressed and covers 97 languages: unpacking it costs every cold
+    start 0.6 s or more. So the restricted model is kept unpacked in the user cache the first
+    time (about 40 MB, almost all of it the tokeniser's state table, which is mapped from the
+    file rather than read), and taken from there after. A cache that is missing, damaged or
+    not writable only means the slow way is taken."""
+    from py3langid import langid
+
+    cached = _cached_model_dir(
+        Path(langid.__file__), langid.MODEL_DIR / langid.MODEL_FILE, languages
+    )
+    try:
+        return _load_restricted(cached)
+    except Exception:  # absent or damaged: numpy, zipfile and py3langid raise their own types
+        shutil.rmtree(cached, ignore_errors=True)  # a damaged copy is replaced below
+    identifier = langid.LanguageIdentifier.from_model_file(langid.MODEL_FILE, norm_probs=True)
     identifier.set_languages(list(languages))
+    _save_restricted(identifier, cached)
     return identifier
+
+
+def _cached_model_dir(code: Path, model: Path, languages: tuple[str, ...]) -> Path:
+    """Named for the py3langid release and model it came from and the languages kept."""
+    import hashlib
+
+    key = ",".join(languages)
+    for path in (code, model):
+        stat = path.stat()
+        key += f":{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    return user_cache_dir() / "langid" / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+_STATES = "nextmove.npy"  # the DFA's transition table: mapped, only the rows visited are read
+_TABLES = "tables.npz"  # the rest, small
+
+
+def _load_restricted(folder: Path):
+    import numpy as np
+    from py3langid.langid import LanguageIdentifier
+
+    # A memoryview indexes like the stdlib array py3langid builds, from the mapped file.
+    states = memoryview(np.load(folder / _STATES, mmap_mode="r", allow_pickle=False))
+    with np.load(folder / _TABLES, allow_pickle=False) as data:
+        return LanguageIdentifier(
+            data["ptc"],
+            data["pc"],
+            data["classes"].tolist(),
+            states,
+            data["out_feat"].tolist(),
+            norm_probs=True,
+            tk_row=data["nextmove_row"].tolist(),
+        )
+
+
+def _save_restricted(identifier, folder: Path) -> None:
+    """Written to a temporary folder renamed into place, so a reader never sees half a model."""
+    import numpy as np
+
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
+    except OSError:
+        return  # a read-only cache: the next start unpacks the model again
+    try:
+        np.save(staging / _STATES, np.asarray(identifier.tk_nextmove))
+        np.savez(
+            staging / _TABLES,
+            ptc=np.asarray(identifier.nb_ptc),
+            pc=np.asarray(identifier.nb_pc),
+            classes=np.array(identifier.nb_classes),
+            nextmove_row=np.asarray(identifier.tk_row),
+            out_feat=np.asarray(identifier.tk_output, dtype=np.int32),
+        )
+        staging.rename(folder)
+    except OSError:  # a full disk, or another process just wrote the same folder
+        pass
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def detect(text: str, languages: tuple[str, ...]) -> str:

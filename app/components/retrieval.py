@@ -218,15 +218,14 @@ class SentenceVectors:
         """Vectors of new chunks, with every distinct sentence of theirs that the cache lacks
         embedded in the same model call and cached: ingest runs the model once per distinct
         text, and a warm question only ever embeds itself."""
-        store = self._cache.document_embedding_store
         sentences = sorted({s.text for chunk in chunks for s in split_sentences(chunk)})
-        cached = store.mget(sentences) if sentences else []
+        cached = self._cache.get(sentences) if sentences else []
         missing = [t for t, v in zip(sentences, cached, strict=True) if v is None]
         texts = list(dict.fromkeys([*chunks, *missing]))  # a one-sentence chunk runs once
-        embedded = self._cache.underlying_embeddings.embed_documents(texts)
+        embedded = self._cache.embeddings.embed_documents(texts)
         vectors = dict(zip(texts, embedded, strict=True))
         if missing:
-            store.mset([(t, vectors[t]) for t in missing])
+            self._cache.put([(t, vectors[t]) for t in missing])
         return [vectors[c] for c in chunks]
 
 
@@ -238,7 +237,7 @@ class Retrieval:
         self.glossary = glossary  # English seller words -> rule words (None: no bridge)
         self.weights: EvidenceWeights = settings.evidence
         self.store = store
-        self.embeddings: Embeddings = store.vectorstore.embeddings
+        self.embeddings: Embeddings = store.embeddings
         self.retriever = HybridRetriever(
             store,
             settings.candidate_k,

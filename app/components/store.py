@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import chromadb
 from chromadb.config import Settings as ChromaSettings
-from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
 from app.components.embeddings import same_model
@@ -26,6 +25,7 @@ from app.components.errors import ModelMismatchError, StoreUnavailableError
 from app.settings import Settings
 
 if TYPE_CHECKING:
+    from langchain_chroma import Chroma
     from langchain_classic.indexes import SQLRecordManager
 
 MODEL_KEY = "embedding_model"
@@ -61,21 +61,25 @@ def make_client(settings: Settings) -> chromadb.ClientAPI:
 
 @dataclass
 class Store:
-    """The collection, its LangChain wrapper and its record manager (opened when first used:
-    answering never needs it, and SQLAlchemy costs a cold `ask` about half a second)."""
+    """The collection, the model that embeds for it, and, opened when first used, its
+    LangChain wrapper and record manager: answering needs neither, and importing them
+    (LangChain's vector-store and tracing modules, SQLAlchemy) costs a cold `ask` about a
+    second."""
 
     settings: Settings
     client: chromadb.ClientAPI
-    vectorstore: Chroma
+    collection: chromadb.Collection
+    embeddings: Embeddings
     fingerprint: str
 
     @cached_property
     def records(self) -> SQLRecordManager:
         return open_records(self.settings)
 
-    @property
-    def collection(self) -> chromadb.Collection:
-        return self.vectorstore._collection
+    @cached_property
+    def vectorstore(self) -> Chroma:
+        """LangChain's view of the same collection (deletes and `index()` go through it)."""
+        return self.writer(self.embeddings)
 
     def recorded_model(self) -> str | None:
         return (self.collection.metadata or {}).get(MODEL_KEY)
@@ -106,25 +110,42 @@ class Store:
 
     def writer(self, embeddings: Embeddings) -> Chroma:
         """The same collection, written through other embeddings (ingest's batching)."""
-        return _vectorstore(self.settings, self.client, embeddings, self.fingerprint)
+        from langchain_chroma import Chroma
+
+        try:
+            return Chroma(
+                collection_name=self.settings.collection_name,
+                embedding_function=embeddings,
+                client=self.client,
+                collection_metadata={MODEL_KEY: self.fingerprint},
+                collection_configuration=COLLECTION_CONFIGURATION,
+            )
+        except Exception as exc:
+            raise StoreUnavailableError(
+                f"Cannot open collection {self.settings.collection_name}: {exc}"
+            ) from exc
 
     def reopen(self) -> None:
         """Point at the live collection again (after a rebuild replaced it)."""
-        self.vectorstore = _vectorstore(
-            self.settings, self.client, self.vectorstore.embeddings, self.fingerprint
-        )
+        self.collection = _collection(self.settings, self.client, self.fingerprint)
+        self.__dict__.pop("vectorstore", None)
 
 
-def _vectorstore(
-    settings: Settings, client: chromadb.ClientAPI, embeddings: Embeddings, fingerprint: str
-) -> Chroma:
+# Cosine distance, given alike whether the collection is opened directly or by LangChain.
+COLLECTION_CONFIGURATION = {"hnsw": {"space": "cosine"}}
+
+
+def _collection(
+    settings: Settings, client: chromadb.ClientAPI, fingerprint: str
+) -> chromadb.Collection:
+    """The collection, created when absent, never with Chroma's default embedding function
+    (vectors always come from our model)."""
     try:
-        return Chroma(
-            collection_name=settings.collection_name,
-            embedding_function=embeddings,
-            client=client,
-            collection_metadata={MODEL_KEY: fingerprint},
-            collection_configuration={"hnsw": {"space": "cosine"}},
+        return client.get_or_create_collection(
+            name=settings.collection_name,
+            embedding_function=None,
+            metadata={MODEL_KEY: fingerprint},
+            configuration=COLLECTION_CONFIGURATION,
         )
     except Exception as exc:
         raise StoreUnavailableError(
@@ -134,8 +155,9 @@ def _vectorstore(
 
 def open_store(settings: Settings, embeddings: Embeddings, fingerprint: str) -> Store:
     client = make_client(settings)
-    vectorstore = _vectorstore(settings, client, embeddings, fingerprint)
-    return Store(settings, client, vectorstore, fingerprint)
+    return Store(
+        settings, client, _collection(settings, client, fingerprint), embeddings, fingerprint
+    )
 
 
 def open_records(settings: Settings) -> SQLRecordManager:

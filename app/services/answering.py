@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -211,14 +211,16 @@ class Assistant:
         retrieval: Retrieval,
         writer: QuotedWriter | None = None,
         refusal: RefusalModel | None = None,
-        glossaries: dict[str, Glossary] | None = None,
+        glossaries: Mapping[str, Glossary] | None = None,
     ) -> None:
         self.settings = settings
         self.retrieval = retrieval
         self.writer = writer or QuotedWriter()
         self.refusal = refusal
-        # Other languages' bridges to the English rulebook (English itself is the retrieval's).
-        self.glossaries = {k: g for k, g in (glossaries or {}).items() if k != "en"}
+        # Bridges to the English rulebook by language (English itself is the retrieval's);
+        # a mapping that may read each file only when its language is first asked in.
+        self.glossaries: Mapping[str, Glossary] = glossaries or {}
+        self.languages = tuple(code for code in self.glossaries if code != "en")
 
     def with_writer(self, writer: QuotedWriter) -> Assistant:
         """The same retrieval room, refusal decision and languages, through another writer."""
@@ -271,10 +273,13 @@ class Assistant:
 
     def _translated(self, text: str) -> tuple[Glossary, str] | None:
         """The question's glossary and its rule terms, or None for an English question."""
-        if not self.glossaries:
+        if not self.languages:
             return None
-        glossary = self.glossaries.get(detect(text, tuple(self.glossaries)))
-        return None if glossary is None else (glossary, translate(text, glossary).english)
+        language = detect(text, self.languages)
+        if language not in self.languages:  # English, or unsure
+            return None
+        glossary = self.glossaries[language]
+        return glossary, translate(text, glossary).english
 
     def _foreign(
         self,
