@@ -43,11 +43,20 @@ RANKING_CASES = [
 ]
 
 
+# Sections that state the same rule as the expected one, so either may rank first.
+ALSO_RIGHT = {
+    ("intellectual-property.md", "Points, strikes and how long they last"): {
+        ("penalty-points.md", "Separate point tallies"),  # "the third strike closes..."
+    },
+}
+
+
 @pytest.mark.parametrize(("question", "source", "section"), RANKING_CASES)
 def test_hybrid_retrieval_ranks_the_right_passage_first(assistant, question, source, section):
     answer = assistant.ask(question)
     top = answer.passages[0]
-    assert (top.source, top.section.split(" > ")[0]) == (source, section.split(" > ")[0])
+    expected = (source, section.split(" > ")[0])
+    assert (top.source, top.section.split(" > ")[0]) in {expected, *ALSO_RIGHT.get(expected, ())}
     assert not answer.refused
 
 

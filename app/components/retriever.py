@@ -165,16 +165,21 @@ class HybridRetriever:
         asked: dict[str, float] | None = None,
     ) -> list[Passage]:
         """Top-k fused passages; each carries its dense similarity and BM25 score. `asked`
-        (chunk id -> similarity of its closest sellers' question, best first) is a third
-        ranking when the knowledge base has such questions."""
+        (chunk id -> similarity of its section's closest sellers' question) lifts a passage in
+        the dense ranking when a question is closer than its text."""
         if not self._ids:
             return []
         dense = self._dense(query_vector)
         lexical = self._lexical(query)
         asked = asked or {}
-        keys = list(asked)[: self.candidate_k]
+        # A passage is as close as its text or its section's closest seller question: one dense
+        # ranking, so a document without such questions (an upload) competes on equal terms.
+        closest = dict(dense)
+        for chunk_id, similarity in asked.items():
+            closest[chunk_id] = max(closest.get(chunk_id, -1.0), similarity)
+        semantic = sorted(closest, key=lambda i: -closest[i])[: self.candidate_k]
         fused: dict[str, float] = {}
-        for ranking in (list(dense), list(lexical), keys):
+        for ranking in (semantic, list(lexical)):
             for rank, chunk_id in enumerate(ranking):
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.rrf_k + rank + 1)
         out: list[Passage] = []
