@@ -174,7 +174,8 @@ def test_any_language_or_symbols_never_crash(assistant, question):
         assert not re.search(r"\[\d+\]", answer.text)  # no marker without a citation
         if answer.error is None:
             declines = {DECLINE_EVASION, DECLINE_FABRICATION, DECLINE_INJECTION}
-            assert answer.text in {REFUSAL_TEXT, *declines}
+            # a refusal in another language opens with a line in it, then the English text
+            assert answer.text.endswith(REFUSAL_TEXT) or answer.text in declines
         assert re.fullmatch(r"[A-Z][^<>{}]*[.?!][\"”]?", answer.text.strip(), re.S), answer.text
         assert len(answer.text.split()) >= 8
     else:

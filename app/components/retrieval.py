@@ -153,7 +153,7 @@ class Signals:
     names_missing: float = 0.0  # share of its inner capitalised names the top passages lack
     top_sentences: float = 0.0  # mean similarity of the three best sentences to the question
     phrase_terms: float = 0.0  # share of its adjacent term pairs found together in one of them
-    best_ask: float = 0.0  # similarity of the closest "sellers ask" question of a section
+    best_ask: float = 0.0  # closest "sellers ask" question of a section, or passage text
     translated: float = 0.0  # 1: the query is rule terms bridged from another language
 
     def as_vector(self) -> list[float]:
@@ -324,7 +324,8 @@ class Retrieval:
         if passages and best_lexical > 0:
             signals.lexical_agreement = passages[0].lexical / best_lexical
         signals.top_dense = passages[0].dense if passages else 0.0
-        signals.best_ask = max((p.asked for p in passages), default=0.0)
+        # a section without sellers' questions (an upload) counts by its own text instead
+        signals.best_ask = max((max(p.asked, p.dense) for p in passages), default=0.0)
         return Found(query, passages, vector, scored, signals)
 
     def score(
