@@ -57,15 +57,15 @@ test: install-dev
 
 # Dev and test splits reported apart; the gates apply to the test split, which is never tuned
 # on. They are regression floors a little under the figures measured when they were set
-# (2026-11-27, round 2 of the refusal: English test key facts 0.815, refusal recall 0.477,
-# false refusals 0.083, recall@5 0.955; see README). Each other language has a key-fact floor
-# about one question (of 9 answerable) under its figure then (zh .77, es .75, ru .83, pt .83,
+# (2026-11-27, round 2 of the refusal: English test key facts 0.805, refusal recall 0.477,
+# false refusals 0.090, recall@5 0.955; see README). Each other language has a key-fact floor
+# about one question (of 9 answerable) under its figure then (zh .69, es .75, ru .83, pt .83,
 # fr .80, ko .82, tr .54).
 eval: install
 	$(BIN)/compliance ingest > /dev/null
 	$(BIN)/compliance eval --gate-split test --gate-lang en --min-recall5 0.9 \
 	  --min-citation-validity 1.0 --min-key-facts 0.78 --min-refusal-recall 0.4 \
-	  --max-false-refusals 0.12 --min-lang-key-facts zh=0.65,es=0.65,ru=0.65,pt=0.65,fr=0.65,tr=0.45,ko=0.5
+	  --max-false-refusals 0.12 --min-lang-key-facts zh=0.6,es=0.65,ru=0.65,pt=0.65,fr=0.65,tr=0.45,ko=0.5
 
 # Every figure-bearing fact of both research sheets must be in knowledge/ (issue 15).
 coverage: install
