@@ -176,8 +176,9 @@ def test_any_language_or_symbols_never_crash(assistant, question):
             declines = {DECLINE_EVASION, DECLINE_FABRICATION, DECLINE_INJECTION}
             # a refusal in another language opens with a line in it, then the English text
             assert answer.text.endswith(REFUSAL_TEXT) or answer.text in declines
-        assert re.fullmatch(r"[A-Z][^<>{}]*[.?!][\"”]?", answer.text.strip(), re.S), answer.text
-        assert len(answer.text.split()) >= 8
+        english = answer.text.strip().split("\n\n")[-1]  # after a line in the seller's language
+        assert re.fullmatch(r"[A-Z][^<>{}]*[.?!][\"”]?", english, re.S), answer.text
+        assert len(english.split()) >= 8
     else:
         assert answer.citations
         markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
