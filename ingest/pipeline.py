@@ -227,6 +227,7 @@ def _ingest(
     writer = store.writer(ChunkEmbeddings(sentences))
     max_bytes = int(settings.max_file_mb * 1_000_000)
     seen: set[str] = set()
+    asks: set[str] = set()
 
     for number, path in enumerate(files, 1):
         source = source_id(path, settings)
@@ -264,6 +265,7 @@ def _ingest(
                 token_budget(settings.model_path),
             )
         )
+        asks.update(q for chunk in chunks for q in asks_of(chunk.metadata))
         had_before = bool(store.records.list_keys(group_ids=[source], limit=1))
         result = index(
             _reporting(chunks, source, number, len(files), progress),
@@ -291,11 +293,8 @@ def _ingest(
             report.changed_sources[source] = "removed"
             states.forget(source)
 
-    if report.changed_sources:  # sellers' questions embedded now, not at the first question
-        metas = store.all_chunks()["metadatas"] or []
-        asks = sorted({q for meta in metas for q in asks_of(meta)})
-        if asks:
-            sentences(asks)
+    if asks:  # new chunks' sellers' questions embedded now, not at the first question
+        sentences(sorted(asks))
     if report.changed_sources or store.recorded_model() != store.fingerprint:
         store.stamp()
     report.chunks_total = store.collection.count()

@@ -289,7 +289,7 @@ class Retrieval:
         """The passages answering ranks for a question: the lexical side searched with the
         rule terms the question's words imply. Sections' "sellers ask" questions rank only a
         question a seller wrote: rule terms bridged from another language are no question
-        (on dev they pulled the wrong sections for four languages of seven)."""
+        (on dev they pulled the wrong sections for French, Portuguese and Russian)."""
         bridge = bridge or self.bridge(query)
         vector = self.embed_query(query)
         lexical = f"{query} {bridge.rule_text}".strip()
@@ -297,8 +297,8 @@ class Retrieval:
         return self.retriever.search(lexical, vector, k=k, asked=asked), vector
 
     def asked(self, vector: list[float]) -> dict[str, float]:
-        """Chunk id -> similarity of its section's closest "sellers ask" question, best
-        first: a seller's wording meets the questions written in sellers' words."""
+        """Chunk id -> similarity of its section's closest "sellers ask" question: a seller's
+        wording meets the questions written in sellers' words."""
         asks = self.retriever.asks
         if not asks:
             return {}
@@ -309,7 +309,7 @@ class Retrieval:
         best: dict[str, float] = {}
         for chunk_id, sim in zip(ids, matrix @ np.asarray(vector, dtype=np.float32), strict=True):
             best[chunk_id] = max(best.get(chunk_id, -1.0), float(sim))
-        return dict(sorted(best.items(), key=lambda kv: -kv[1]))
+        return best
 
     def find(self, query: str, k: int, translated: bool = False) -> Found:
         """Rank passages as `ranked` does, then score the sentences of the top passages
@@ -324,6 +324,7 @@ class Retrieval:
         if passages and best_lexical > 0:
             signals.lexical_agreement = passages[0].lexical / best_lexical
         signals.top_dense = passages[0].dense if passages else 0.0
+        signals.translated = float(translated)
         # a section without sellers' questions (an upload) counts by its own text instead
         signals.best_ask = max((max(p.asked, p.dense) for p in passages), default=0.0)
         return Found(query, passages, vector, scored, signals)
@@ -414,7 +415,7 @@ class Retrieval:
             known = any(
                 self.retriever.document_frequency(m)
                 for stem in stems
-                for m in groups.get(stem, ({stem}, 0.0))[0]
+                for m in _members(groups, stem)
             )
             if not known and (word.lower() not in lexicon or word.isupper()):
                 unknown += 1
@@ -446,6 +447,11 @@ class Retrieval:
         return groups
 
 
+def _members(groups: dict[str, tuple[set[str], float]], term: str) -> set[str]:
+    """A question term with the rule terms the glossary maps it to (itself when unmapped)."""
+    return groups.get(term, ({term}, 0.0))[0]
+
+
 def _names_missing(
     query: str, groups: dict[str, tuple[set[str], float]], passages: list[Passage]
 ) -> float:
@@ -456,9 +462,7 @@ def _names_missing(
     if not names:
         return 0.0
     missing = sum(
-        1
-        for stems in names
-        if not any(groups.get(stem, ({stem}, 0.0))[0] & present for stem in stems)
+        1 for stems in names if not any(_members(groups, stem) & present for stem in stems)
     )
     return missing / len(names)
 
@@ -481,8 +485,8 @@ def _phrase_share(
         positions.append(where)
 
     def near(a: str, b: str, where: dict[str, list[int]]) -> bool:
-        first = [i for m in groups.get(a, ({a}, 0.0))[0] for i in where.get(m, [])]
-        second = [i for m in groups.get(b, ({b}, 0.0))[0] for i in where.get(m, [])]
+        first = [i for m in _members(groups, a) for i in where.get(m, [])]
+        second = [i for m in _members(groups, b) for i in where.get(m, [])]
         return any(abs(i - j) <= window for i in first for j in second)
 
     found = sum(1 for a, b in pairs if any(near(a, b, where) for where in positions))

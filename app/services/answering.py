@@ -370,7 +370,6 @@ class Assistant:
         found = self.retrieval.find(
             standalone, max(k, self.settings.evidence.candidates, self.writer.sources), translated
         )
-        found.signals.translated = float(translated)
         score = (
             self.refusal.probability(found.signals)
             if self.refusal
