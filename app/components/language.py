@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from app.components.glossary import Glossary
+from app.components.glossary import Glossary, match_keys
 from app.settings import user_cache_dir
 
 _SCRIPT = {
@@ -212,18 +212,56 @@ def _cn_count(match: re.Match[str]) -> str:
     return str(value)
 
 
+# Latin-script words inside a question written in another script are English terms or names
+# as the seller typed them ("72-hour online rate", "DSR", "Ozon"); in a Latin-script language,
+# a capitalised word after a sentence's first is a name ("Shopee", "Mercado Libre"), and so is
+# any capitalised word Turkish writes its suffix after ("Python'da", "Türkiye'ye"). Both carry
+# over, so a platform or product the rulebook never mentions counts against the evidence as it
+# does in an English question.
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’&-]*[A-Za-z0-9]")
+_SENTENCE = re.compile(r"(?<=[.?!:;])\s+|[¿¡]")
+_WORD = re.compile(r"[^\W\d_]+")
+_SUFFIXED_NAME = re.compile(r"\b[^\W\d_]+(?=['’][^\W\d_]{1,6}\b)")
+
+
+def _is_name(word: str) -> bool:
+    return word[0].isupper() and any(c.islower() for c in word[1:])
+
+
+def _carried_words(question: str, glossary: Glossary, matched: list[tuple[str, str]]) -> list[str]:
+    """Words kept as written: see `_LATIN_WORD` (acronyms are kept as figures already)."""
+    if glossary.language in _SCRIPT:
+        words = [w for w in _LATIN_WORD.findall(question) if not w.isupper()]
+    else:
+        words = [
+            word
+            for sentence in _SENTENCE.split(question)
+            for word in _WORD.findall(sentence)[1:]
+            if _is_name(word)
+        ]
+        if glossary.language == "tr":
+            words += [w for w in _SUFFIXED_NAME.findall(question) if _is_name(w)]
+    seller = " ".join(written for written, _ in matched)  # as matched: folded, plain or stemmed
+    return [
+        word
+        for word in dict.fromkeys(words)
+        if not any(key in seller for key in match_keys(word, glossary.language))
+    ]
+
+
 def translate(question: str, glossary: Glossary) -> Translation:
     """The question as rule terms: each glossary phrase found (on word boundaries) becomes its
-    English rule term; figures and acronyms are kept as written (a Chinese count as digits);
-    other words are dropped."""
+    English rule term; figures, acronyms and names are kept as written (a Chinese count as
+    digits); other words are dropped."""
     bounds = word_bounds(question, glossary.language)
     matched = glossary.phrases_in(question, bounds)
     english = [en for _, en in matched]
+    kept = _carried_words(question, glossary, matched)
     if glossary.language == "zh":
         question = _CN_COUNT.sub(_cn_count, question)
     figures = [_figure(m.group().strip()) for m in _FIGURE.finditer(question)]
     return Translation(
-        glossary.language, " ".join(dict.fromkeys([*english, *figures])).strip(), matched
+        glossary.language, " ".join(dict.fromkeys([*english, *kept, *figures])).strip(), matched
     )
 
 
