@@ -282,9 +282,8 @@ class Glossary:
         tiers = zip(keys, self._patterns, self._lookups, strict=True)
         for tier, (key, pattern, lookup) in enumerate(tiers):
             stricter = list(spans)
-            for match in pattern.finditer(key):
-                if bounds is not None and not {match.start(), match.end()} <= bounds:
-                    continue
+            matches = pattern.finditer(key) if bounds is None else _between(key, bounds, lookup)
+            for match in matches:
                 first = key.count(" ", 0, match.start())
                 words = set(range(first, first + match.group(1).count(" ") + 1))
                 if any(words & span and len(words) <= len(span) for span in stricter):
@@ -319,6 +318,35 @@ class Glossary:
                 out.groups.setdefault(term, set()).update(rule_terms)
         out.rule_text = " ".join(dict.fromkeys(found))
         return out
+
+
+@dataclass
+class _Span:
+    """A phrase found between word bounds, read like a regex match by `phrases_in`."""
+
+    text: str
+    begin: int
+
+    def start(self) -> int:
+        return self.begin
+
+    def group(self, _: int) -> str:
+        return self.text
+
+
+def _between(text: str, bounds: set[int], lookup: dict[str, list[str]]) -> Iterator[_Span]:
+    """Phrases of segmented text, longest first from each word start, never overlapping: a
+    long phrase that does not end on a word leaves the shorter ones there ("差评能申诉吗" still
+    holds 申诉 when 能申诉吗 does not end on a word)."""
+    ordered = sorted(bounds)
+    reached = 0
+    for i, start in enumerate(ordered):
+        if start < reached:
+            continue
+        end = next((e for e in reversed(ordered[i + 1 :]) if text[start:e] in lookup), None)
+        if end is not None:
+            reached = end
+            yield _Span(text[start:end], start)
 
 
 def load_glossary(path: Path) -> Glossary:

@@ -184,7 +184,9 @@ def word_bounds(text: str, language: str) -> set[int] | None:
     if language != "zh":
         return None
     bounds = {0, len(text)}
-    for _, start, end in _jieba().tokenize(text):
+    # no HMM guessing of unknown words: it glues characters across word edges ("前要" in
+    # "上架前要检查", "税是" in "衬衫税是多少") and a glossary phrase could not end there
+    for _, start, end in _jieba().tokenize(text, mode="search", HMM=False):
         bounds.update((start, end))
     return bounds
 
