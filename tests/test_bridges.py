@@ -129,7 +129,8 @@ def test_other_languages_are_never_spell_corrected_into_english(assistant):
     answer = assistant.ask("¿Cuánto tiempo tengo para responder a una disputa?")
     assert answer.language == "es"
     assert "para respond" not in answer.standalone_question
-    assert "respond" in answer.standalone_question  # the glossary's rule term, not a fix
+    assert "para" not in answer.standalone_question  # Spanish words are not kept or "fixed"
+    assert "respon" in answer.standalone_question  # the glossary's rule term (respond/response)
 
 
 def test_figures_and_amounts_carry_over():
@@ -152,14 +153,16 @@ def test_figures_and_amounts_carry_over():
     [
         ("pt", "Como funcionam os pontos de penalidade da Shopee?", ["Shopee"], ["Como"]),
         ("es", "En Mercado Libre, ¿qué pasa si baja mi reputación?", ["Mercado", "Libre"], ["En"]),
-        ("tr", "Python'da bir listeyi nasıl sıralarım?", ["Python"], []),  # suffix after '
-        ("ru", "Что такое 72-hour online rate на Ozon?", ["online", "rate", "Ozon"], []),
+        ("tr", "Shopee'de ceza puanı nasıl işliyor?", ["Shopee"], []),  # suffix after '
+        ("ru", "Какие доказательства нужны для апелляции по 72-hour online rate?", ["online"], []),
+        ("tr", "Python'da bir listeyi nasıl tersine çeviririm?", [], ["Python"]),  # no rule word
         ("zh", "我在Shopee也开店了，可以吗？", ["Shopee"], []),
         ("es", "Vendo desde España, ¿cuánto IVA pago?", ["IVA"], ["España"]),  # bridged already
     ],
 )
 def test_names_and_english_words_carry_over_as_written(language, question, kept, dropped):
-    """A platform the rulebook never names must weigh against the evidence in any language."""
+    """A platform the rulebook never names must weigh against the evidence in any language;
+    a name with no rule word beside it makes no rule question."""
     english = translate(question, load_glossaries(GLOSSARIES)[language]).english.split()
     assert set(kept) <= set(english) and not set(dropped) & set(english), english
 
@@ -246,7 +249,7 @@ def test_the_language_model_is_unpacked_once_and_read_back_the_same(tmp_path, mo
 
 
 def test_a_refused_question_is_explained_in_the_sellers_language(assistant):
-    answer = assistant.ask("¿Cuál es la capital de Francia y quién ganó el mundial de 2018?")
+    answer = assistant.ask("¿Quién ganó el mundial de fútbol de 2018?")
     spanish = load_glossaries(GLOSSARIES)["es"].data.refusal
     assert answer.refused and answer.text.startswith(spanish)
 

@@ -71,6 +71,9 @@ class Translation:
     language: str
     english: str
     matched: list[tuple[str, str]] = field(default_factory=list)  # (seller phrase, rule term)
+    # share of the question's letters no glossary phrase covers: high when only a word or two
+    # of it is rule vocabulary ("¿la capital de Francia?"), low for a rule question
+    unbridged: float = 0.0
 
 
 @lru_cache(maxsize=4)
@@ -258,13 +261,25 @@ def translate(question: str, glossary: Glossary) -> Translation:
     bounds = word_bounds(question, glossary.language)
     matched = glossary.phrases_in(question, bounds)
     english = [en for _, en in matched]
-    kept = _carried_words(question, glossary, matched)
+    # names go with rule terms, never alone: "¿la capital de Australia?" is no rule question
+    kept = _carried_words(question, glossary, matched) if english else []
     if glossary.language == "zh":
         question = _CN_COUNT.sub(_cn_count, question)
     figures = [_figure(m.group().strip()) for m in _FIGURE.finditer(question)]
-    return Translation(
-        glossary.language, " ".join(dict.fromkeys([*english, *kept, *figures])).strip(), matched
-    )
+    query = " ".join(dict.fromkeys([*english, *kept, *figures])).strip()
+    return Translation(glossary.language, query, matched, _unbridged(question, matched))
+
+
+def _letters(text: str) -> int:
+    return sum(1 for c in text if c.isalpha())
+
+
+def _unbridged(question: str, matched: list[tuple[str, str]]) -> float:
+    """Letters outside the matched phrases, as a share of the question's letters (a phrase
+    counts once, in its matched form, so stems count a little short)."""
+    total = _letters(question)
+    covered = sum(_letters(phrase) for phrase in {p for p, _ in matched})
+    return max(0.0, 1.0 - covered / total) if total else 1.0
 
 
 # Figures every language writes the same way: a percentage, an amount with its currency.

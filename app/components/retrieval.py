@@ -12,6 +12,7 @@ import math
 import re
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 
 import numpy as np
@@ -36,6 +37,7 @@ from app.components.text import (
     Sentence,
     looks_like_instruction,
     split_sentences,
+    term_set,
     terms,
 )
 from app.settings import EvidenceWeights, Settings
@@ -155,6 +157,7 @@ class Signals:
     phrase_terms: float = 0.0  # share of its adjacent term pairs found together in one of them
     best_ask: float = 0.0  # closest "sellers ask" question of a section, or passage text
     translated: float = 0.0  # 1: the query is rule terms bridged from another language
+    unbridged: float = 0.0  # ...and this share of that question's letters found no rule term
 
     def as_vector(self) -> list[float]:
         return [float(v) for v in vars(self).values()]
@@ -175,11 +178,17 @@ class Found:
 def source_sentences(passage: Passage) -> list[Sentence]:
     """The sentences of a passage that can be quoted: not its "Source: ..." lines, and never
     text addressed to an AI ("ignore previous instructions..."), whatever engine quotes it."""
-    return [
+    return list(_quotable(passage.text))
+
+
+@lru_cache(maxsize=4096)
+def _quotable(text: str) -> tuple[Sentence, ...]:
+    """Cached: the same passages are split again for every question that retrieves them."""
+    return tuple(
         s
-        for s in split_sentences(passage.text)
+        for s in split_sentences(text)
         if not SOURCE_LINE.match(s.text) and not looks_like_instruction(s.text)
-    ]
+    )
 
 
 def sentence_source(passage: Passage, start: int) -> SourceRef | None:
@@ -246,7 +255,7 @@ class Retrieval:
             seller_questions=settings.seller_questions,
         )
         self.sentence_vectors = SentenceVectors(settings, self.embeddings)
-        self._ask_matrix: tuple[object, list[str], np.ndarray] | None = None
+        self._ask_matrix: tuple[object, list[str], np.ndarray, np.ndarray] | None = None
 
     # -- corpus -------------------------------------------------------------------------------
     def refresh(self, force: bool = False) -> None:
@@ -303,15 +312,19 @@ class Retrieval:
         if not asks:
             return {}
         if self._ask_matrix is None or self._ask_matrix[0] is not asks:
-            matrix = self.sentence_vectors([q for _, q in asks])
-            self._ask_matrix = (asks, [i for i, _ in asks], matrix)
-        _, ids, matrix = self._ask_matrix
-        best: dict[str, float] = {}
-        for chunk_id, sim in zip(ids, matrix @ np.asarray(vector, dtype=np.float32), strict=True):
-            best[chunk_id] = max(best.get(chunk_id, -1.0), float(sim))
-        return best
+            # each chunk's questions side by side (for reduceat), chunks in the index's order:
+            # equal similarities (one section's questions) rank as its chunks are written
+            first = {chunk_id: n for n, (chunk_id, _) in reversed(list(enumerate(asks)))}
+            grouped = sorted(asks, key=lambda ask: first[ask[0]])
+            ids = [i for i, _ in grouped]
+            starts = np.flatnonzero([n == 0 or ids[n - 1] != i for n, i in enumerate(ids)])
+            matrix = self.sentence_vectors([q for _, q in grouped])
+            self._ask_matrix = (asks, [ids[n] for n in starts], starts, matrix)
+        _, chunk_ids, starts, matrix = self._ask_matrix
+        best = np.maximum.reduceat(matrix @ np.asarray(vector, dtype=np.float32), starts)
+        return dict(zip(chunk_ids, best.tolist(), strict=True))
 
-    def find(self, query: str, k: int, translated: bool = False) -> Found:
+    def find(self, query: str, k: int, translated: bool = False, unbridged: float = 0.0) -> Found:
         """Rank passages as `ranked` does, then score the sentences of the top passages
         against the question."""
         bridge = self.bridge(query)
@@ -325,6 +338,7 @@ class Retrieval:
             signals.lexical_agreement = passages[0].lexical / best_lexical
         signals.top_dense = passages[0].dense if passages else 0.0
         signals.translated = float(translated)
+        signals.unbridged = unbridged
         # a section without sellers' questions (an upload) counts by its own text instead
         signals.best_ask = max((max(p.asked, p.dense) for p in passages), default=0.0)
         return Found(query, passages, vector, scored, signals)
@@ -364,11 +378,11 @@ class Retrieval:
                     held += w.heading_term_share * weight
             return held / total
 
-        headings = {p.id: set(terms(f"{p.title} {p.section}")) for p in passages}
+        headings = {p.id: term_set(f"{p.title} {p.section}") for p in passages}
         scored: list[Scored] = []
         signals = Signals()
         for (rank, passage, sentence), sem in zip(pool, semantic, strict=True):
-            present = set(terms(sentence.text))
+            present = term_set(sentence.text)
             signals.sentence_terms = max(signals.sentence_terms, share(present))
             lexical = share(present, headings[passage.id])
             ref = sentence_source(passage, sentence.start)
@@ -381,9 +395,7 @@ class Retrieval:
             scored.append(Scored(sentence, rank, passage, score, float(sem)))
         scored.sort(key=lambda s: -s.score)
         signals.best_sentence = float(semantic.max())
-        signals.passage_terms = max(
-            share(set(terms(p.text)) | headings[p.id]) for p in passages[:3]
-        )
+        signals.passage_terms = max(share(term_set(p.text) | headings[p.id]) for p in passages[:3])
         df = self.retriever.document_frequency
         signals.unknown_terms = (
             sum(weight for members, weight in groups.values() if not any(df(m) for m in members))

@@ -159,6 +159,13 @@ def terms(text: str) -> list[str]:
     return [_stem(w) for w in words if w not in _STOP and (len(w) > 1 or w.isdigit())]
 
 
+@lru_cache(maxsize=16384)
+def term_set(text: str) -> frozenset[str]:
+    """`terms` as a set, cached: the rulebook's sentences and headings are scored again on
+    every question that retrieves them."""
+    return frozenset(terms(text))
+
+
 # A section may open with questions it answers, in sellers' words (search keys, never quoted):
 # <!-- sellers ask
 # - can my cousin order from my shop?

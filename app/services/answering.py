@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from app.components.glossary import Glossary
-from app.components.language import detect, key_point_line, translate
+from app.components.language import Translation, detect, key_point_line, translate
 from app.components.refusal import RefusalModel
 from app.components.retrieval import (
     ANSWER_KINDS,
@@ -254,7 +254,7 @@ class Assistant:
         if isinstance(screened, Answer):
             return screened  # declined requests never reach retrieval or a model
         deadline = time.monotonic() + self.writer.timeout
-        translated = self._translated(screened.text)
+        translated = self.translation(screened.text)
         if translated is not None:  # searched as the rulebook's English terms, never spell-fixed
             return self._foreign(screened, *translated, on_token, deadline)
         standalone, problem = self.writer.condense(screened.text, history, deadline)
@@ -268,10 +268,10 @@ class Assistant:
 
     def english_terms(self, text: str) -> str | None:
         """A question in another language as the rulebook's English terms (None: English)."""
-        translated = self._translated(text)
-        return None if translated is None else translated[1]
+        translated = self.translation(text)
+        return None if translated is None else translated[1].english
 
-    def _translated(self, text: str) -> tuple[Glossary, str] | None:
+    def translation(self, text: str) -> tuple[Glossary, Translation] | None:
         """The question's glossary and its rule terms, or None for an English question."""
         if not self.languages:
             return None
@@ -279,23 +279,32 @@ class Assistant:
         if language not in self.languages:  # English, or unsure
             return None
         glossary = self.glossaries[language]
-        return glossary, translate(text, glossary).english
+        return glossary, translate(text, glossary)
+
+    def foreign_evidence(
+        self, screened: CleanQuestion, translation: Translation
+    ) -> Evidence | Answer:
+        """Evidence for a question bridged from another language: its rule terms searched as
+        they are (never spell-fixed), with how much of the question they cover."""
+        return self.gather(
+            screened.text, translation.english, screened.notes, True, translation.unbridged
+        )
 
     def _foreign(
         self,
         screened: CleanQuestion,
         glossary: Glossary,
-        english: str,
+        translation: Translation,
         on_token: OnToken | None,
         deadline: float,
     ) -> Answer:
         """A question in another language: the quoted answer opens with a line in it; an LLM
         writer answers in it, held to the figures and citations of the English sources, with
         the quoted answer as its fallback."""
-        if not english:
+        if not translation.english:
             answer = Answer(screened.text, REFUSAL_TEXT, refused=True, notes=screened.notes)
             return self._localised(glossary, answer)
-        evidence = self.gather(screened.text, english, screened.notes, translated=True)
+        evidence = self.foreign_evidence(screened, translation)
         if isinstance(evidence, Answer):
             return self._localised(glossary, evidence)
         quoted = self._localised(glossary, self.compose(evidence))
@@ -345,7 +354,12 @@ class Assistant:
         return cleaned
 
     def gather(
-        self, question: str, standalone: str, notes: list[str], translated: bool = False
+        self,
+        question: str,
+        standalone: str,
+        notes: list[str],
+        translated: bool = False,
+        unbridged: float = 0.0,
     ) -> Evidence | Answer:
         """Search for a standalone question and score the evidence. An English question has
         its typos fixed here; a `translated` one (rule terms from another language) is never
@@ -368,7 +382,10 @@ class Assistant:
             )
         k = self.settings.retrieval_k
         found = self.retrieval.find(
-            standalone, max(k, self.settings.evidence.candidates, self.writer.sources), translated
+            standalone,
+            max(k, self.settings.evidence.candidates, self.writer.sources),
+            translated,
+            unbridged,
         )
         score = (
             self.refusal.probability(found.signals)

@@ -35,12 +35,12 @@ def collect(assistant: Assistant, items: list[EvalItem]) -> tuple[list[list[floa
         screened = assistant.screen(item.question)
         if isinstance(screened, Answer):
             continue
-        english = assistant.english_terms(screened.text)
-        if english is None:
+        translated = assistant.translation(screened.text)
+        if translated is None:
             standalone = condense(screened.text, item.history)
             evidence = assistant.gather(screened.text, standalone, screened.notes)
         else:  # another language: the rule terms it was bridged to, as the pipeline searches
-            evidence = assistant.gather(screened.text, english, screened.notes, translated=True)
+            evidence = assistant.foreign_evidence(screened, translated[1])
         if isinstance(evidence, Answer):
             continue
         rows.append(evidence.signals.as_vector())
