@@ -36,9 +36,7 @@ def chroma_server(tmp_path):
 
 
 @pytest.mark.server
-def test_ingest_and_ask_through_a_chroma_server(
-    tmp_path, chroma_server, store_for, assistant_for
-):
+def test_ingest_and_ask_through_a_chroma_server(tmp_path, chroma_server, store_for, assistant_for):
     settings = make_settings(tmp_path, chroma_host="127.0.0.1", chroma_port=chroma_server)
     shutil.copytree(KNOWLEDGE, settings.knowledge_dir, dirs_exist_ok=True)
     store = store_for(settings)

@@ -186,4 +186,3 @@ def test_cli_check_listing_one(kb_env):
     assert result.returncode == 0, result.stderr
     rules = {f["rule_id"] for f in json.loads(result.stdout)}
     assert rules == {"brand-disguised", "counterfeit-signal"}
-
