@@ -139,6 +139,10 @@ def test_figures_and_amounts_carry_over():
     assert "EUR 150" in english and "IOSS" in english
     counts = translate("严重侵权三次会怎样？退款要在十五天内处理吗？两次呢？", zh).english.split()
     assert {"3", "15", "2"} <= set(counts)  # Chinese numerals before a measure word
+    # ...but only beside a rule word: an acronym of the rulebook is one, a count is not
+    assert "IOSS" in translate("IOSS是什么？", zh).english.upper()
+    es = load_glossaries(GLOSSARIES)["es"]
+    assert translate("¿Me das una receta de tortilla para 4 personas?", es).english == ""
     line = key_point_line(zh, "A seller has 5 days to accept or reject a refund request.", 1)
     assert line.startswith(zh.data.key_point) and "5天" in line and line.endswith("[1]")
     es = load_glossaries(GLOSSARIES)["es"]

@@ -32,6 +32,7 @@ _FIGURE = re.compile(
     r"|\d[\d.,]*\s?(?:%|€|\$|欧元|美元|евро|долларов|유로|달러|euros?|dólares|dolar|avro)?"
     r"|\b[A-Z]{2,6}\b"  # acronyms the rulebook uses as they are: IOSS, GPSR, CE, VAT, DSR
 )
+_ACRONYM = re.compile(r"[A-Z]{2,6}")
 _CURRENCY = {
     "€": "EUR",
     "欧元": "EUR",
@@ -261,11 +262,15 @@ def translate(question: str, glossary: Glossary) -> Translation:
     bounds = word_bounds(question, glossary.language)
     matched = glossary.phrases_in(question, bounds)
     english = [en for _, en in matched]
-    # names go with rule terms, never alone: "¿la capital de Australia?" is no rule question
-    kept = _carried_words(question, glossary, matched) if english else []
     if glossary.language == "zh":
         question = _CN_COUNT.sub(_cn_count, question)
     figures = [_figure(m.group().strip()) for m in _FIGURE.finditer(question)]
+    # Names and figures go with rule words (a glossary phrase, or an acronym such as IOSS),
+    # never alone: "¿la capital de Australia?", "2x + 5 = 17" or "a recipe for 6" is no rule
+    # question.
+    if not english and not any(_ACRONYM.fullmatch(f) for f in figures):
+        return Translation(glossary.language, "", matched, 1.0)
+    kept = _carried_words(question, glossary, matched)
     query = " ".join(dict.fromkeys([*english, *kept, *figures])).strip()
     return Translation(glossary.language, query, matched, _unbridged(question, matched))
 

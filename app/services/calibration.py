@@ -39,6 +39,8 @@ def collect(assistant: Assistant, items: list[EvalItem]) -> tuple[list[list[floa
         if translated is None:
             standalone = condense(screened.text, item.history)
             evidence = assistant.gather(screened.text, standalone, screened.notes)
+        elif not translated[1].english:  # no rule word: refused before any search
+            continue
         else:  # another language: the rule terms it was bridged to, as the pipeline searches
             evidence = assistant.foreign_evidence(screened, translated[1])
         if isinstance(evidence, Answer):
