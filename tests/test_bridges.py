@@ -143,6 +143,9 @@ def test_figures_and_amounts_carry_over():
     assert "IOSS" in translate("IOSS是什么？", zh).english.upper()
     es = load_glossaries(GLOSSARIES)["es"]
     assert translate("¿Me das una receta de tortilla para 4 personas?", es).english == ""
+    # a country places a rule but is none: alone it makes no rule question
+    assert translate("¿Cuál es la capital de Francia?", es).english == ""
+    assert "france" in translate("¿Cuánto IVA pago si vendo a Francia?", es).english
     line = key_point_line(zh, "A seller has 5 days to accept or reject a refund request.", 1)
     assert line.startswith(zh.data.key_point) and "5天" in line and line.endswith("[1]")
     es = load_glossaries(GLOSSARIES)["es"]

@@ -33,6 +33,61 @@ _FIGURE = re.compile(
     r"|\b[A-Z]{2,6}\b"  # acronyms the rulebook uses as they are: IOSS, GPSR, CE, VAT, DSR
 )
 _ACRONYM = re.compile(r"[A-Z]{2,6}")
+# Countries and regions the lexicons bridge: they place a rule ("VAT in Spain") but are no rule
+# by themselves ("the best football team in Brazil?", "a Ukrainian borscht recipe").
+PLACES = frozenset(
+    [
+        "australia",
+        "austria",
+        "belarus",
+        "belgium",
+        "brazil",
+        "canada",
+        "chile",
+        "china",
+        "czech republic",
+        "denmark",
+        "eea",
+        "eu",
+        "europe",
+        "finland",
+        "france",
+        "germany",
+        "greece",
+        "hungary",
+        "india",
+        "ireland",
+        "israel",
+        "italy",
+        "japan",
+        "kazakhstan",
+        "korea",
+        "mexico",
+        "netherlands",
+        "norway",
+        "poland",
+        "portugal",
+        "romania",
+        "russia",
+        "saudi arabia",
+        "south korea",
+        "spain",
+        "sweden",
+        "switzerland",
+        "turkey",
+        "uae",
+        "uk",
+        "ukraine",
+        "united arab emirates",
+        "united kingdom",
+        "united states",
+        "us",
+        "usa",
+        "ue",
+        "eua",
+        "vietnam",
+    ]
+)
 _CURRENCY = {
     "€": "EUR",
     "欧元": "EUR",
@@ -265,10 +320,13 @@ def translate(question: str, glossary: Glossary) -> Translation:
     if glossary.language == "zh":
         question = _CN_COUNT.sub(_cn_count, question)
     figures = [_figure(m.group().strip()) for m in _FIGURE.finditer(question)]
-    # Names and figures go with rule words (a glossary phrase, or an acronym such as IOSS),
-    # never alone: "¿la capital de Australia?", "2x + 5 = 17" or "a recipe for 6" is no rule
-    # question.
-    if not english and not any(_ACRONYM.fullmatch(f) for f in figures):
+    # Names, places and figures go with rule words (a glossary phrase, or an acronym such as
+    # IOSS), never alone: "¿la capital de Australia?", "2x + 5 = 17" or "a recipe for 6" is no
+    # rule question.
+    rule_words = [e for e in english if e.lower() not in PLACES] + [
+        f for f in figures if _ACRONYM.fullmatch(f) and f.lower() not in PLACES
+    ]
+    if not rule_words:
         return Translation(glossary.language, "", matched, 1.0)
     kept = _carried_words(question, glossary, matched)
     query = " ".join(dict.fromkeys([*english, *kept, *figures])).strip()
