@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -271,6 +272,11 @@ class Glossary:
             lookups.append(lookup)
         return lookups
 
+    @cached_property
+    def _longest(self) -> list[int]:
+        """Each tier's longest phrase: no match between word bounds can be longer."""
+        return [max(map(len, lookup), default=0) for lookup in self._lookups]
+
     def phrases_in(self, text: str, bounds: set[int] | None = None) -> list[tuple[str, str]]:
         """(seller phrase, rule term) for each glossary phrase in `text`, longest first; with
         `bounds` (word offsets of segmented text) a phrase must start and end on a word. A
@@ -282,7 +288,11 @@ class Glossary:
         tiers = zip(keys, self._patterns, self._lookups, strict=True)
         for tier, (key, pattern, lookup) in enumerate(tiers):
             stricter = list(spans)
-            matches = pattern.finditer(key) if bounds is None else _between(key, bounds, lookup)
+            matches = (
+                pattern.finditer(key)
+                if bounds is None
+                else _between(key, bounds, lookup, self._longest[tier])
+            )
             for match in matches:
                 first = key.count(" ", 0, match.start())
                 words = set(range(first, first + match.group(1).count(" ") + 1))
@@ -334,16 +344,20 @@ class _Span:
         return self.text
 
 
-def _between(text: str, bounds: set[int], lookup: dict[str, list[str]]) -> Iterator[_Span]:
+def _between(
+    text: str, bounds: set[int], lookup: dict[str, list[str]], longest: int
+) -> Iterator[_Span]:
     """Phrases of segmented text, longest first from each word start, never overlapping: a
     long phrase that does not end on a word leaves the shorter ones there ("差评能申诉吗" still
-    holds 申诉 when 能申诉吗 does not end on a word)."""
+    holds 申诉 when 能申诉吗 does not end on a word). Only ends within `longest` characters are
+    tried, so a long question costs time in proportion to its length."""
     ordered = sorted(bounds)
     reached = 0
     for i, start in enumerate(ordered):
         if start < reached:
             continue
-        end = next((e for e in reversed(ordered[i + 1 :]) if text[start:e] in lookup), None)
+        ends = ordered[i + 1 : bisect_right(ordered, start + longest, lo=i + 1)]
+        end = next((e for e in reversed(ends) if text[start:e] in lookup), None)
         if end is not None:
             reached = end
             yield _Span(text[start:end], start)
