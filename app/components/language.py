@@ -27,12 +27,12 @@ _SCRIPT = {
     "ru": re.compile(r"[\u0400-\u04ff]"),
 }
 # Figures that carry over as written: amounts with currency, percentages, dates, counts.
+_ACRONYM = re.compile(r"[A-Z]{2,6}")
 _FIGURE = re.compile(
     r"(?:EUR|USD|GBP|CNY|RMB|US\$|€|\$|£|¥)\s?\d[\d.,]*"
     r"|\d[\d.,]*\s?(?:%|€|\$|欧元|美元|евро|долларов|유로|달러|euros?|dólares|dolar|avro)?"
-    r"|\b[A-Z]{2,6}\b"  # acronyms the rulebook uses as they are: IOSS, GPSR, CE, VAT, DSR
+    rf"|\b{_ACRONYM.pattern}\b"  # acronyms as the rulebook writes them: IOSS, GPSR, CE, DSR
 )
-_ACRONYM = re.compile(r"[A-Z]{2,6}")
 # Countries and regions the lexicons bridge: they place a rule ("VAT in Spain") but are no rule
 # by themselves ("the best football team in Brazil?", "a Ukrainian borscht recipe").
 PLACES = frozenset(

@@ -312,13 +312,11 @@ class Retrieval:
         if not asks:
             return {}
         if self._ask_matrix is None or self._ask_matrix[0] is not asks:
-            # each chunk's questions side by side (for reduceat), chunks in the index's order:
-            # equal similarities (one section's questions) rank as its chunks are written
-            first = {chunk_id: n for n, (chunk_id, _) in reversed(list(enumerate(asks)))}
-            grouped = sorted(asks, key=lambda ask: first[ask[0]])
-            ids = [i for i, _ in grouped]
+            # the retriever lists each chunk's questions together, chunks in the index's order
+            # (so reduceat takes one maximum per chunk, and equal similarities rank as written)
+            ids = [i for i, _ in asks]
             starts = np.flatnonzero([n == 0 or ids[n - 1] != i for n, i in enumerate(ids)])
-            matrix = self.sentence_vectors([q for _, q in grouped])
+            matrix = self.sentence_vectors([q for _, q in asks])
             self._ask_matrix = (asks, [ids[n] for n in starts], starts, matrix)
         _, chunk_ids, starts, matrix = self._ask_matrix
         best = np.maximum.reduceat(matrix @ np.asarray(vector, dtype=np.float32), starts)

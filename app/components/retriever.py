@@ -143,6 +143,8 @@ class HybridRetriever:
                 english_lexicon(self.lexicon) if self.lexicon else frozenset(),
             )
             self._ids, self._chunks, self._bm25, self._df = ids, chunks, bm25, df
+            # each chunk's questions together, in the index's order (`Retrieval.asked` takes
+            # one maximum per run of them)
             self._asks = [
                 (i, q) for i, m in zip(ids, metas, strict=True) for q in asks_of(m) if keyed
             ]

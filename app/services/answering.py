@@ -254,9 +254,9 @@ class Assistant:
         if isinstance(screened, Answer):
             return screened  # declined requests never reach retrieval or a model
         deadline = time.monotonic() + self.writer.timeout
-        translated = self.translation(screened.text)
-        if translated is not None:  # searched as the rulebook's English terms, never spell-fixed
-            return self._foreign(screened, *translated, on_token, deadline)
+        translation = self.translation(screened.text)
+        if translation is not None:  # searched as the rulebook's English terms, never spell-fixed
+            return self._foreign(screened, translation, on_token, deadline)
         standalone, problem = self.writer.condense(screened.text, history, deadline)
         evidence = self.gather(screened.text, standalone, screened.notes)
         if isinstance(evidence, Answer):
@@ -268,24 +268,26 @@ class Assistant:
 
     def english_terms(self, text: str) -> str | None:
         """A question in another language as the rulebook's English terms (None: English)."""
-        translated = self.translation(text)
-        return None if translated is None else translated[1].english
+        translation = self.translation(text)
+        return None if translation is None else translation.english
 
-    def translation(self, text: str) -> tuple[Glossary, Translation] | None:
-        """The question's glossary and its rule terms, or None for an English question."""
+    def translation(self, text: str) -> Translation | None:
+        """The question as the rule terms of its language's glossary, or None for English."""
         if not self.languages:
             return None
         language = detect(text, self.languages)
         if language not in self.languages:  # English, or unsure
             return None
-        glossary = self.glossaries[language]
-        return glossary, translate(text, glossary)
+        return translate(text, self.glossaries[language])
 
     def foreign_evidence(
         self, screened: CleanQuestion, translation: Translation
     ) -> Evidence | Answer:
         """Evidence for a question bridged from another language: its rule terms searched as
-        they are (never spell-fixed), with how much of the question they cover."""
+        they are (never spell-fixed), with how much of the question they cover; a question
+        with no rule word is refused before any search."""
+        if not translation.english:
+            return Answer(screened.text, REFUSAL_TEXT, refused=True, notes=screened.notes)
         return self.gather(
             screened.text, translation.english, screened.notes, True, translation.unbridged
         )
@@ -293,7 +295,6 @@ class Assistant:
     def _foreign(
         self,
         screened: CleanQuestion,
-        glossary: Glossary,
         translation: Translation,
         on_token: OnToken | None,
         deadline: float,
@@ -301,9 +302,7 @@ class Assistant:
         """A question in another language: the quoted answer opens with a line in it; an LLM
         writer answers in it, held to the figures and citations of the English sources, with
         the quoted answer as its fallback."""
-        if not translation.english:
-            answer = Answer(screened.text, REFUSAL_TEXT, refused=True, notes=screened.notes)
-            return self._localised(glossary, answer)
+        glossary = self.glossaries[translation.language]
         evidence = self.foreign_evidence(screened, translation)
         if isinstance(evidence, Answer):
             return self._localised(glossary, evidence)

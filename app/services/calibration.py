@@ -35,14 +35,12 @@ def collect(assistant: Assistant, items: list[EvalItem]) -> tuple[list[list[floa
         screened = assistant.screen(item.question)
         if isinstance(screened, Answer):
             continue
-        translated = assistant.translation(screened.text)
-        if translated is None:
+        translation = assistant.translation(screened.text)
+        if translation is None:
             standalone = condense(screened.text, item.history)
             evidence = assistant.gather(screened.text, standalone, screened.notes)
-        elif not translated[1].english:  # no rule word: refused before any search
-            continue
         else:  # another language: the rule terms it was bridged to, as the pipeline searches
-            evidence = assistant.foreign_evidence(screened, translated[1])
+            evidence = assistant.foreign_evidence(screened, translation)
         if isinstance(evidence, Answer):
             continue
         rows.append(evidence.signals.as_vector())
