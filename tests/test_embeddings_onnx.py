@@ -15,7 +15,7 @@ from langchain_core.embeddings import Embeddings
 
 import ingest.pipeline as pipeline
 from app.components.embeddings import load_embeddings
-from app.components.onnx_embeddings import OnnxEmbeddings
+from app.components.onnx_embeddings import RUN_TOKENS, OnnxEmbeddings, length_batches
 from app.components.onnx_export import MANIFEST_FILE, MODEL_FILE, WEIGHTS_FILE
 from app.components.retrieval import SentenceVectors
 from app.components.text import split_sentences
@@ -51,6 +51,22 @@ def test_onnx_vectors_match_torch(embeddings):
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
     query = np.asarray(embeddings.embed_query(QUESTION))
     assert float(query @ np.asarray(torch_model.embed_query(QUESTION))) >= 1 - 1e-5
+
+
+def test_batches_pad_little_and_a_vector_does_not_depend_on_its_batch(embeddings):
+    """Ingest mixes 250-token chunks with 25-token sentences: each runs with texts of its own
+    length, and what shares its batch does not change its vector."""
+    texts = _real_texts()
+    lengths = [len(e.ids) for e in embeddings.tokenizer.encode_batch(texts)]
+    batches = length_batches(lengths)
+    assert sorted(i for b in batches for i in b) == list(range(len(texts)))
+    for batch in batches:
+        widest = max(lengths[i] for i in batch)
+        assert len(batch) == 1 or len(batch) * widest <= RUN_TOKENS
+        assert widest <= 1.3 * min(lengths[i] for i in batch)
+    together = embeddings.embed_array(texts)
+    alone = np.stack([embeddings.embed_array([t])[0] for t in texts])
+    assert np.abs(together - alone).max() < 1e-5
 
 
 @pytest.mark.slow
