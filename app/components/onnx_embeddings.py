@@ -52,6 +52,10 @@ class OnnxEmbeddings(Embeddings):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
+        # Idle workers sleep instead of spinning: a spinning worker took the core the rest of
+        # an ask runs on, and a warm ask took 24.5 ms instead of 12.8 (mean of 116 English
+        # questions, 2 cores); ingest throughput is the same either way.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # its warnings are about the graph, not for sellers
         self.session = ort.InferenceSession(
             str(onnx_file), options, providers=["CPUExecutionProvider"]
