@@ -4,7 +4,9 @@ Prints three figures on the index already in DATA_DIR (run `compliance ingest` f
 - restart to usable: from starting `streamlit run` to the page drawn (its title), to the Ask
   input taking text, and to the first answer shown after that;
 - one warm answer: Enter to the answer's text on screen, one session at a time;
-- six sellers at once: six sessions press Enter together; each one's Enter-to-answer time.
+- six sellers at once: six sessions press Enter together; each one's Enter-to-answer time;
+- self-inspection: an answer click to the progress count moving, finishing early to the
+  report shown, and History's "Open report" to the report shown.
 Nothing here fails a build: timing belongs in a benchmark, not a test.
 """
 
@@ -26,6 +28,7 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Page, async_playwright
 
+from app.settings import Settings
 from tests.e2e.chromium import CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,11 +52,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_app(port: int, log: Path) -> subprocess.Popen:
+def start_app(port: int, log: Path, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     command = [sys.executable, "-m", "streamlit", "run", "app/ui/main.py"]
     command += ["--server.port", str(port), "--server.address", "127.0.0.1"]
     command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "CHROMA_HOST": ""}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CHROMA_HOST": "", **(extra_env or {})}
     return subprocess.Popen(command, cwd=REPO, env=env, stdout=log.open("w"), stderr=log.open("a"))
 
 
@@ -146,6 +149,44 @@ async def warm_and_concurrent(browser: Browser, log: Path, rounds: int) -> dict[
         proc.wait(timeout=30)
 
 
+async def _until(page: Page, text: str) -> float:
+    started = time.perf_counter()
+    await page.get_by_text(text, exact=False).first.wait_for(timeout=60_000)
+    return time.perf_counter() - started
+
+
+async def inspection(browser: Browser, log: Path, clicks: int = 6) -> dict[str, object]:
+    """What a seller waits for in a self-inspection, on a copy of DATA_DIR (the bench's
+    inspection stays out of the seller's history)."""
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(Settings().data_dir, f"{tmp}/data")
+        proc = start_app(port, log, {"DATA_DIR": f"{tmp}/data"})
+        try:
+            page = await open_page(browser, f"http://127.0.0.1:{port}")
+            await page.get_by_role("link", name="Self-inspection").click()
+            await page.get_by_label("Store name").fill("Bench Shop")
+            await page.get_by_role("button", name="Start inspection").click()
+            radios = page.locator("[data-testid='stRadio']")
+            await radios.first.wait_for(timeout=60_000)
+            answer_clicks = []
+            for n in range(min(clicks, await radios.count())):
+                await asyncio.sleep(0.3)
+                await radios.nth(n).get_by_text("Yes", exact=True).click()
+                answer_clicks.append(await _until(page, f": {n + 1} of "))
+            await page.get_by_role("button", name="Finish now and see report").click()
+            await page.get_by_role("button", name="Yes, finish now").click()
+            finish = await _until(page, "Action plan, highest risk first")
+            await page.get_by_role("link", name="History").click()
+            await page.get_by_role("button", name="Open report").click()
+            reopen = await _until(page, "Action plan, highest risk first")
+            await page.context.close()
+            return {"answer_click_s": answer_clicks, "finish_s": finish, "open_report_s": reopen}
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
 async def run(rounds: int, restarts: int) -> dict[str, object]:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -157,6 +198,7 @@ async def run(rounds: int, restarts: int) -> dict[str, object]:
             timings = {}
             if rounds:
                 timings = await warm_and_concurrent(browser, logs / "warm.log", rounds)
+                timings["inspection"] = await inspection(browser, logs / "inspection.log")
         await browser.close()
     return {"restart": restart, **timings}
 
@@ -192,6 +234,12 @@ def main() -> None:
             f"  six sessions at once, round {i}: {', '.join(f'{s:.2f}' for s in times)} s; "
             f"all six within {max(times):.2f} s   target <= 1.5 s"
         )
+    ins = results["inspection"]
+    print(
+        "  self-inspection: answer click to count updated "
+        f"{', '.join(f'{s:.2f}' for s in ins['answer_click_s'])} s; finish early to report "
+        f"{ins['finish_s']:.2f} s; History's Open report to report {ins['open_report_s']:.2f} s"
+    )
 
 
 if __name__ == "__main__":
