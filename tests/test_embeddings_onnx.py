@@ -17,7 +17,8 @@ import ingest.pipeline as pipeline
 from app.components.embeddings import load_embeddings
 from app.components.onnx_embeddings import RUN_TOKENS, OnnxEmbeddings, length_batches
 from app.components.onnx_export import MANIFEST_FILE, MODEL_FILE, WEIGHTS_FILE
-from app.components.retrieval import SentenceVectors
+from app.components.retrieval import SentenceVectors, source_sentences
+from app.components.retriever import passage_from
 from app.components.text import split_sentences
 from app.settings import Settings
 from ingest.pipeline import run_ingest
@@ -165,7 +166,8 @@ def _kb(settings) -> None:
     for n, topic in enumerate(("returns", "shipping", "labels")):
         body = "\n\n".join(
             f"## Part {i}\n\nFor {topic}, rule {i} asks the seller to keep record {i} for "
-            f"{30 + i} days. {shared}Losing record {i} breaks the {topic} policy."
+            f"{30 + i} days. {shared}Losing record {i} breaks the {topic} policy.\n"
+            f"Source: https://example.com/{topic}/{i} (official, 2024-0{i + 1}-01)"
             for i in range(4)
         )
         write(settings.knowledge_dir / f"{n}-{topic}.md", f"# {topic.title()}\n\n{body}\n")
@@ -241,9 +243,12 @@ def test_ingest_embeds_each_distinct_text_once(tmp_settings, embeddings):
     store = open_store(tmp_settings, counting, model_fingerprint(tmp_settings.model_path))
     run_ingest(tmp_settings, store=store)
     chunks = store.collection.get(include=["documents"])["documents"]
-    sentences = {s.text for c in chunks for s in split_sentences(c)}
+    quotable = {s.text for c in chunks for s in source_sentences(passage_from("c", c, {}))}
+    references = {s.text for c in chunks for s in split_sentences(c)} - quotable
+    assert references and all(r.startswith("Source: https://example.com/") for r in references)
     assert len(counting.texts) == len(set(counting.texts))  # nothing embedded twice
-    assert set(counting.texts) == set(chunks) | sentences
+    assert set(counting.texts) == set(chunks) | quotable  # never a "Source:" reference
+    sentences = quotable
 
     counting.texts.clear()  # answering finds every sentence in the cache
     SentenceVectors(tmp_settings, counting)(sorted(sentences))

@@ -227,7 +227,8 @@ class SentenceVectors:
         """Vectors of new chunks, with every distinct sentence of theirs that the cache lacks
         embedded in the same model call and cached: ingest runs the model once per distinct
         text, and a warm question only ever embeds itself."""
-        sentences = sorted({s.text for chunk in chunks for s in split_sentences(chunk)})
+        # only what answering may quote: "Source: ..." references were a tenth of the tokens
+        sentences = sorted({s.text for chunk in chunks for s in _quotable(chunk)})
         cached = self._cache.get(sentences) if sentences else []
         missing = [t for t, v in zip(sentences, cached, strict=True) if v is None]
         texts = list(dict.fromkeys([*chunks, *missing]))  # a one-sentence chunk runs once
