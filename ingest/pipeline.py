@@ -180,6 +180,8 @@ def run_ingest(
             store = store()
         if not rebuild:
             live = store or _open(settings)
+            if live.older_recipe():
+                _reembed(live, settings, notice)
             states = FileStates.load(settings, live.fingerprint)
             report = _ingest(live, settings, paths, progress, states)
             states.save()
@@ -203,6 +205,21 @@ def run_ingest(
         if store is not None:
             store.reopen()
         return report
+
+
+def _reembed(store: Store, settings: Settings, notice: NoticeFn | None) -> None:
+    """New vectors for every chunk, in place, when they were computed from other text than
+    the store's recipe says (text and ids are unchanged; the recipe is stamped only at the
+    end, so an interrupted run starts over)."""
+    if notice:
+        notice("The index's vectors were computed from an older text recipe; updating them once…")
+    data = store.collection.get(include=["documents"])
+    sentences = SentenceVectors(settings, store.embeddings)
+    for start in range(0, len(data["ids"]), INDEX_BATCH):
+        ids = data["ids"][start : start + INDEX_BATCH]
+        vectors = sentences.embed_chunks(data["documents"][start : start + INDEX_BATCH])
+        store.collection.update(ids=ids, embeddings=vectors)
+    store.stamp()
 
 
 def _open(settings: Settings) -> Store:

@@ -19,7 +19,7 @@ from app.components.onnx_embeddings import RUN_TOKENS, OnnxEmbeddings, length_ba
 from app.components.onnx_export import MANIFEST_FILE, MODEL_FILE, WEIGHTS_FILE
 from app.components.retrieval import SentenceVectors, source_sentences
 from app.components.retriever import passage_from
-from app.components.text import split_sentences
+from app.components.text import split_sentences, without_references
 from app.settings import Settings
 from ingest.pipeline import run_ingest
 from tests.conftest import KNOWLEDGE, REPO, cli_env, write
@@ -247,7 +247,8 @@ def test_ingest_embeds_each_distinct_text_once(tmp_settings, embeddings):
     references = {s.text for c in chunks for s in split_sentences(c)} - quotable
     assert references and all(r.startswith("Source: https://example.com/") for r in references)
     assert len(counting.texts) == len(set(counting.texts))  # nothing embedded twice
-    assert set(counting.texts) == set(chunks) | quotable  # never a "Source:" reference
+    embedded = {without_references(c) for c in chunks} | quotable  # never a "Source:" line
+    assert set(counting.texts) == embedded
     sentences = quotable
 
     counting.texts.clear()  # answering finds every sentence in the cache
@@ -281,3 +282,38 @@ def test_sentence_vectors_cached_by_langchain_are_read_as_they_are(tmp_settings,
     langchain.underlying_embeddings.texts.clear()
     assert langchain.embed_documents(new) == ours.embed_documents(new)
     assert langchain.underlying_embeddings.texts == []
+
+
+def test_chunk_vectors_leave_out_source_addresses_and_an_older_index_is_updated(
+    tmp_settings, store_for, embeddings
+):
+    """A chunk's vector is its text without "Source: https://..." references; an index whose
+    vectors were computed the old way is re-embedded in place by the next ingest, once."""
+    from app.components.store import CHUNK_RECIPE, RECIPE_KEY
+
+    _kb(tmp_settings)
+    store = store_for(tmp_settings)
+    run_ingest(tmp_settings, store=store)
+    data = store.collection.get(include=["documents", "embeddings"])
+    docs, stored = data["documents"], np.asarray(data["embeddings"])
+    stripped = [without_references(d) for d in docs]
+    assert all("Source:" in d and "Source:" not in s for d, s in zip(docs, stripped, strict=True))
+    expected = embeddings.embed_array(stripped)
+    assert np.abs(stored - expected).max() < 1e-4
+
+    # as an index built before the recipe: vectors of the whole text, no recipe recorded
+    store.collection.update(ids=data["ids"], embeddings=embeddings.embed_array(docs).tolist())
+    metadata = dict(store.collection.metadata)
+    metadata.pop(RECIPE_KEY)
+    store.collection.modify(metadata=metadata)
+    assert store.older_recipe()
+    notices: list[str] = []
+    report = run_ingest(tmp_settings, store=store, notice=notices.append)
+    assert report.ok and report.added == report.updated == report.deleted == 0
+    assert any("older text recipe" in n for n in notices)
+    again = store.collection.get(ids=data["ids"], include=["embeddings"])
+    assert np.abs(np.asarray(again["embeddings"]) - expected).max() < 1e-4
+    assert store.collection.metadata[RECIPE_KEY] == CHUNK_RECIPE and not store.older_recipe()
+    notices.clear()
+    run_ingest(tmp_settings, store=store, notice=notices.append)
+    assert notices == []  # once

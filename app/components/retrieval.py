@@ -39,6 +39,7 @@ from app.components.text import (
     split_sentences,
     term_set,
     terms,
+    without_references,
 )
 from app.settings import EvidenceWeights, Settings
 
@@ -224,19 +225,21 @@ class SentenceVectors:
         return np.stack([self._vectors[t] for t in texts])
 
     def embed_chunks(self, chunks: list[str]) -> list[list[float]]:
-        """Vectors of new chunks, with every distinct sentence of theirs that the cache lacks
-        embedded in the same model call and cached: ingest runs the model once per distinct
-        text, and a warm question only ever embeds itself."""
+        """Vectors of new chunks (of their text without source references), with every
+        distinct sentence of theirs that the cache lacks embedded in the same model call and
+        cached: ingest runs the model once per distinct text, and a warm question only ever
+        embeds itself."""
         # only what answering may quote: "Source: ..." references were a tenth of the tokens
         sentences = sorted({s.text for chunk in chunks for s in _quotable(chunk)})
         cached = self._cache.get(sentences) if sentences else []
         missing = [t for t, v in zip(sentences, cached, strict=True) if v is None]
-        texts = list(dict.fromkeys([*chunks, *missing]))  # a one-sentence chunk runs once
+        keyed = [without_references(c) for c in chunks]
+        texts = list(dict.fromkeys([*keyed, *missing]))  # a one-sentence chunk runs once
         embedded = self._cache.embeddings.embed_documents(texts)
         vectors = dict(zip(texts, embedded, strict=True))
         if missing:
             self._cache.put([(t, vectors[t]) for t in missing])
-        return [vectors[c] for c in chunks]
+        return [vectors[k] for k in keyed]
 
 
 class Retrieval:

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 MODEL_KEY = "embedding_model"
 INDEXED_AT_KEY = "indexed_at"
+# What chunk vectors are computed from; an index built another way is re-embedded once by the
+# next ingest (its chunks' text is unchanged, so the record manager would keep them as they are).
+RECIPE_KEY = "chunk_vectors"
+CHUNK_RECIPE = "text without source references"
 SHADOW_SUFFIX = "--rebuild"  # a rebuild fills this collection, then it replaces the live one
 _SEGMENT_DIR = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -97,8 +101,14 @@ class Store:
         """Record the model and a change time so open readers know to refresh."""
         metadata = dict(self.collection.metadata or {})
         metadata[MODEL_KEY] = self.fingerprint
+        metadata[RECIPE_KEY] = CHUNK_RECIPE
         metadata[INDEXED_AT_KEY] = time.time()
         self.collection.modify(metadata=metadata)
+
+    def older_recipe(self) -> bool:
+        """True when the chunks were embedded from other text than CHUNK_RECIPE says."""
+        recorded = (self.collection.metadata or {}).get(RECIPE_KEY)
+        return recorded != CHUNK_RECIPE and self.collection.count() > 0
 
     def version(self) -> tuple[int, float]:
         """Cheap change marker: chunk count and last ingest time."""
