@@ -8,7 +8,7 @@ from datetime import date
 
 from app.components.provenance import authority_of_url, refs_for, refs_in, strongest
 from app.components.retriever import passage_from
-from app.components.text import split_sentences
+from app.components.text import split_sentences, without_references
 from app.services.sourcing import authority_note, conflict_note, conflict_spans, date_notes
 
 TEXT = (
@@ -55,6 +55,23 @@ def test_untagged_source_takes_the_document_default_else_its_address():
 def test_quotes_never_contain_their_source_reference():
     sentences = split_sentences("The listing must show: Source: https://x.example/\n")
     assert [s.text for s in sentences] == ["The listing must show:", "Source: https://x.example/"]
+
+
+def test_a_chunk_is_embedded_without_its_addresses_but_keeps_its_words():
+    text = (
+        "# Penalties > Points\n"
+        "Points last 365 days. Source: https://sell.example/rule (official, 2020-08-25)  \n"
+        "- a fake order costs 2 points;\n"
+        "Sources: https://a.example (forum, 2024-01); www.b.example (third-party, undated)\n"
+        "Source: the seller's own records are the evidence.\n"
+    )
+    assert without_references(text) == (
+        "# Penalties > Points\n"
+        "Points last 365 days.\n"
+        "- a fake order costs 2 points;\n"
+        "\n"
+        "Source: the seller's own records are the evidence.\n"
+    )
 
 
 @dataclass
