@@ -249,10 +249,9 @@ def test_ingest_embeds_each_distinct_text_once(tmp_settings, embeddings):
     assert len(counting.texts) == len(set(counting.texts))  # nothing embedded twice
     embedded = {without_references(c) for c in chunks} | quotable  # never a "Source:" line
     assert set(counting.texts) == embedded
-    sentences = quotable
 
     counting.texts.clear()  # answering finds every sentence in the cache
-    SentenceVectors(tmp_settings, counting)(sorted(sentences))
+    SentenceVectors(tmp_settings, counting)(sorted(quotable))
     assert counting.texts == []
 
 
