@@ -247,8 +247,8 @@ def test_ingest_embeds_each_distinct_text_once(tmp_settings, embeddings):
     references = {s.text for c in chunks for s in split_sentences(c)} - quotable
     assert references and all(r.startswith("Source: https://example.com/") for r in references)
     assert len(counting.texts) == len(set(counting.texts))  # nothing embedded twice
-    embedded = {without_references(c) for c in chunks} | quotable  # never a "Source:" line
-    assert set(counting.texts) == embedded
+    headings = {c.partition("\n")[0].removeprefix("# ") for c in chunks}
+    assert set(counting.texts) == quotable | headings  # never a "Source:" line, no chunk whole
 
     counting.texts.clear()  # answering finds every sentence in the cache
     SentenceVectors(tmp_settings, counting)(sorted(quotable))
@@ -283,11 +283,26 @@ def test_sentence_vectors_cached_by_langchain_are_read_as_they_are(tmp_settings,
     assert langchain.underlying_embeddings.texts == []
 
 
-def test_chunk_vectors_leave_out_source_addresses_and_an_older_index_is_updated(
+def _composed(embeddings, chunk: str, count) -> np.ndarray:
+    """The recipe, written out: the token-weighted mean of the heading path (three times its
+    tokens) and each quotable sentence, normalised."""
+    heading, _, _ = chunk.partition("\n")
+    heading = heading.removeprefix("# ")
+    sentences = [s.text for s in source_sentences(passage_from("c", chunk, {}))]
+    vectors = embeddings.embed_array([heading, *sentences])
+    weights = np.array([3 * count(heading), *(count(s) for s in sentences)], dtype=float)
+    mean = (weights[:, None] * vectors).sum(axis=0)
+    return mean / np.linalg.norm(mean)
+
+
+def test_chunk_vectors_are_composed_from_their_sentences_and_an_older_index_is_updated(
     tmp_settings, store_for, embeddings
 ):
-    """A chunk's vector is its text without "Source: https://..." references; an index whose
-    vectors were computed the old way is re-embedded in place by the next ingest, once."""
+    """A chunk's vector is composed from its heading's and quotable sentences' vectors, so no
+    "Source: https://..." address enters it and no chunk is run through the model whole; an
+    index whose vectors were computed another way is re-embedded in place by the next ingest,
+    once."""
+    from app.components.embeddings import token_budget
     from app.components.store import CHUNK_RECIPE, RECIPE_KEY
 
     _kb(tmp_settings)
@@ -295,10 +310,13 @@ def test_chunk_vectors_leave_out_source_addresses_and_an_older_index_is_updated(
     run_ingest(tmp_settings, store=store)
     data = store.collection.get(include=["documents", "embeddings"])
     docs, stored = data["documents"], np.asarray(data["embeddings"])
-    stripped = [without_references(d) for d in docs]
-    assert all("Source:" in d and "Source:" not in s for d, s in zip(docs, stripped, strict=True))
-    expected = embeddings.embed_array(stripped)
+    assert all("Source: https://" in d for d in docs)
+    count = token_budget(tmp_settings.model_path)[0]
+    expected = np.stack([_composed(embeddings, d, count) for d in docs])
     assert np.abs(stored - expected).max() < 1e-4
+    whole = embeddings.embed_array([without_references(d) for d in docs])
+    cosines = (whole * stored).sum(axis=1)  # near the vector of the text itself
+    assert cosines.min() > 0.8 and np.abs(stored - whole).max() > 1e-3
 
     # as an index built before the recipe: vectors of the whole text, no recipe recorded
     store.collection.update(ids=data["ids"], embeddings=embeddings.embed_array(docs).tolist())
@@ -316,3 +334,25 @@ def test_chunk_vectors_leave_out_source_addresses_and_an_older_index_is_updated(
     notices.clear()
     run_ingest(tmp_settings, store=store, notice=notices.append)
     assert notices == []  # once
+
+
+def test_a_chunk_with_a_table_is_embedded_whole(tmp_settings, store_for, embeddings):
+    """Table rows are not sentences, so a chunk holding one keeps its whole text's vector
+    rather than losing the rows from it."""
+    write(
+        tmp_settings.knowledge_dir / "fees.md",
+        "# Fees\n\n## Withdrawal fees\n\nWithdrawals cost a flat fee per transfer.\n\n"
+        "| currency | fee |\n|---|---|\n| USD | 15 USD |\n| RMB | free |\n"
+        "Source: https://example.com/fees (official, 2024-01-01)\n\n"
+        "## Deposits\n\nA deposit is frozen while the store is open and released after it "
+        "closes.\nSource: https://example.com/deposits (official, 2024-01-01)\n",
+    )
+    store = store_for(tmp_settings)
+    run_ingest(tmp_settings, store=store)
+    data = store.collection.get(include=["documents", "embeddings"])
+    (table,) = [d for d in data["documents"] if "| USD |" in d]
+    (prose,) = [d for d in data["documents"] if "deposit is frozen" in d]
+    vectors = dict(zip(data["documents"], np.asarray(data["embeddings"]), strict=True))
+    whole = embeddings.embed_array([without_references(table), without_references(prose)])
+    assert np.abs(vectors[table] - whole[0]).max() < 1e-4
+    assert np.abs(vectors[prose] - whole[1]).max() > 1e-3  # composed from its sentences

@@ -33,7 +33,7 @@ INDEXED_AT_KEY = "indexed_at"
 # What chunk vectors are computed from; an index built another way is re-embedded once by the
 # next ingest (its chunks' text is unchanged, so the record manager would keep them as they are).
 RECIPE_KEY = "chunk_vectors"
-CHUNK_RECIPE = "text without source references"
+CHUNK_RECIPE = "token-weighted mean of heading (x3) and sentence vectors"
 SHADOW_SUFFIX = "--rebuild"  # a rebuild fills this collection, then it replaces the live one
 _SEGMENT_DIR = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
