@@ -320,8 +320,8 @@ def _ingest(
 
 
 class ChunkEmbeddings(Embeddings):
-    """What `index()` embeds new chunks with: their sentences ride along in the same model
-    call and land in the sentence cache (see SentenceVectors.embed_chunks)."""
+    """What `index()` embeds new chunks with: vectors composed from their sentences', which
+    land in the sentence cache (see SentenceVectors.embed_chunks)."""
 
     def __init__(self, sentences: SentenceVectors) -> None:
         self.sentences = sentences
