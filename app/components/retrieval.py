@@ -51,6 +51,7 @@ _ASKS_FIGURE = re.compile(
     re.I,
 )
 _FIGURE = re.compile(r"\d")
+FOCUS_SENTENCES = 5  # the best-scored sentences searched for the asked figure
 
 
 def asks_for_figure(question: str) -> bool:
@@ -160,6 +161,8 @@ class Signals:
     best_ask: float = 0.0  # closest "sellers ask" question of a section, or passage text
     translated: float = 0.0  # 1: the query is rule terms bridged from another language
     unbridged: float = 0.0  # ...and this share of that question's letters found no rule term
+    figure_focus: float = 0.0  # asks for a figure: question terms the best figure-stating
+    # sentences lack (0: no figure asked)
 
     def as_vector(self) -> list[float]:
         return [float(v) for v in vars(self).values()]
@@ -457,6 +460,13 @@ class Retrieval:
         signals.top_sentences = sum(s.semantic for s in best) / len(best)
         signals.names_missing = _names_missing(query, groups, passages[:3])
         signals.phrase_terms = _phrase_share(query, groups, [s.sentence.text for s in best])
+        if asks_for_figure(query):
+            stating = [
+                share(term_set(s.sentence.text), headings[s.passage.id])
+                for s in scored[:FOCUS_SENTENCES]
+                if states_figure(s.sentence.text)
+            ]
+            signals.figure_focus = 1.0 - max(stating, default=0.0)
         return scored, signals
 
     def _unknown_names(self, query: str, groups: dict[str, tuple[set[str], float]]) -> float:
