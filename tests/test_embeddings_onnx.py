@@ -161,6 +161,20 @@ def test_light_commands_load_no_model_and_ask_imports_only_what_answering_needs(
     assert loaded == ["onnxruntime"]
 
 
+def test_answering_runs_numpy_products_on_one_blas_thread(assistant):
+    """OpenBLAS splitting a question-by-1,245-questions product over both cores made a warm
+    ask wait on the other core; once answering is built, numpy's BLAS runs one thread and
+    ONNX Runtime keeps its own pool."""
+    from threadpoolctl import threadpool_info
+
+    assistant.ask("How long do I have to respond to a dispute?")
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas)
+    assert assistant.retrieval.embeddings.session.get_session_options().intra_op_num_threads == (
+        os.cpu_count() or 1
+    )
+
+
 def _kb(settings) -> None:
     shared = "Keep the courier's receipt for 90 days. "
     for n, topic in enumerate(("returns", "shipping", "labels")):

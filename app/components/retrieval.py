@@ -288,10 +288,22 @@ def chunk_parts(chunk: str) -> list[tuple[str, float]]:
     return [(heading, HEADING_WEIGHT), *sentences] if heading else sentences
 
 
+def one_blas_thread() -> None:
+    """Answering's vector math is small (a question against 1,245 sellers' questions, then
+    against some fifty sentences), and OpenBLAS splitting it over both cores made it slower:
+    one 1245x384 product took 0.82 ms on two threads and 0.03 ms on one, and 7.6 ms while
+    another process held the second core. Only numpy's BLAS is limited (not ONNX Runtime's
+    pool, nor torch's OpenMP)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 class Retrieval:
     """Search and evidence scoring over one store; build once per process (see container)."""
 
     def __init__(self, settings: Settings, store: Store, glossary: Glossary | None = None) -> None:
+        one_blas_thread()
         self.settings = settings
         self.glossary = glossary  # English seller words -> rule words (None: no bridge)
         self.weights: EvidenceWeights = settings.evidence
