@@ -167,3 +167,13 @@ def test_dev_set_meets_the_ci_gates(assistant):
     labelled = {i.id for i in items if i.expect.section}
     ranks = [r.doc_rank for r in report.items if r.id in labelled and not r.refuse_expected]
     assert sum(1 for r in ranks if r and r <= 5) / len(ranks) >= 0.9
+
+
+def test_a_key_fact_counts_whichever_way_a_small_number_is_written():
+    from app.services.evaluation import fact_found
+
+    assert fact_found("three", "3 serious IP infringements close the account.")
+    assert fact_found(r"\b2 points\b", "A minor false shipment costs two points.")
+    assert fact_found(r"\b(12|twelve) points\b", "At 12 points the store is frozen for 7 days.")
+    assert not fact_found("three", "Refunds reach the buyer in 13 days or 1.3 weeks.")
+    assert not fact_found("three", "Serious infringements close the account.")

@@ -257,12 +257,47 @@ def _score_item(item: EvalItem, answer: Answer, ranking, document_text: Document
         if answer.refused:
             result.problems.append("refused an answerable question")
         else:
-            missing = [f for f in expect.facts if not re.search(f, answer.text, re.I)]
+            missing = [f for f in expect.facts if not fact_found(f, answer.text)]
             result.facts_found = result.facts_total - len(missing)
             if missing:
                 result.problems.append(f"missing facts: {', '.join(missing)}")
     _check_citations(answer, document_text, result)
     return result
+
+
+_NUMBER_WORDS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+]
+_SMALL_NUMBER = re.compile(r"(?<![\d.,])\b(1?\d|20)\b(?![.,]\d)")
+_NUMBER_WORD = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\b", re.I)
+
+
+def fact_found(pattern: str, text: str) -> bool:
+    """A key fact's pattern found in the answer, whichever way a small number is written: the
+    rulebook quotes "3 serious infringements" where a question writer expects "three"."""
+    spelled = _SMALL_NUMBER.sub(lambda m: _NUMBER_WORDS[int(m.group(1))], text)
+    digits = _NUMBER_WORD.sub(lambda m: str(_NUMBER_WORDS.index(m.group(1).lower())), text)
+    return any(re.search(pattern, t, re.I) for t in (text, spelled, digits))
 
 
 def _check_citations(answer: Answer, document_text: DocumentText, result: ItemResult) -> None:
