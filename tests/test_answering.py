@@ -216,3 +216,28 @@ def test_follow_up_detection(question, follow_up):
     from app.services.questions import is_follow_up
 
     assert is_follow_up(question) is follow_up
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        (
+            "How long do I have to ship, and what happens if I ship late?",
+            ["How long do I have to ship", "what happens if I ship late"],
+        ),
+        ("What is a fake order? Can I appeal it?", ["What is a fake order", "Can I appeal it"]),
+        ("Can I sell knives and forks?", ["Can I sell knives and forks"]),
+    ],
+)
+def test_a_question_is_cut_where_its_second_question_starts(question, parts):
+    from app.services.answering import question_parts
+
+    assert question_parts(question) == parts
+
+
+def test_each_part_of_a_two_part_question_gets_a_sentence(assistant):
+    """The whole question's best sentences are about shipping times; the second part asks
+    for the consequence, and the sentence that states it joins the answer."""
+    answer = assistant.ask("How long do I have to ship an order, and what happens if I ship late?")
+    assert not answer.refused
+    assert any("not shipped within" in c.quote for c in answer.citations), answer.text

@@ -48,6 +48,8 @@ UNCERTAIN_NOTE = (
     "Caution: the knowledge base marks part of this as uncertain, or its sources disagree. "
     "Check the current AliExpress seller rules before relying on it."
 )
+PART_CANDIDATES = 12  # the best-scored sentences a question's part may add one from
+PART_MIN_SHARE = 0.5  # ...holding at least this share of the part's terms, by rarity
 _SOURCE_TAIL = re.compile(r"\s*Sources?:.*$", re.I)
 BORDERLINE_NOTE = (
     "This is the closest rule the knowledge base has; check that it answers your question."
@@ -462,6 +464,26 @@ class Assistant:
         return _compose(chosen)[1]
 
     # -- internals ----------------------------------------------------------------------------
+    def _each_part(self, question: str, picked: list[Scored], scored: list[Scored]) -> list[Scored]:
+        """A question in parts gets, for each part, the best-scored sentence among the
+        candidates that holds most of that part's terms (by rarity), when no chosen sentence
+        holds as much of it."""
+        parts = question_parts(question)
+        if len(parts) < 2:
+            return picked
+        pool = scored[:PART_CANDIDATES]
+        out = list(picked)
+        for part in parts:
+            weights = {t: self.retrieval.idf(t) for t in set(terms(part))}
+            if not sum(weights.values()):
+                continue
+            held = {id(s): _share(weights, s.sentence.text) for s in [*pool, *out]}
+            best = max(pool, key=lambda s: (held[id(s)], s.score))
+            enough = held[id(best)] >= PART_MIN_SHARE
+            if enough and best not in out and held[id(best)] > max(held[id(s)] for s in out):
+                out.append(best)
+        return out
+
     def _choose(self, scored: list[Scored], question: str = "") -> list[Scored]:
         """The best sentences (close to the top score, no near-duplicates): the one that
         answers first (for "how long / how many" the best one stating a figure), then the
@@ -482,10 +504,30 @@ class Assistant:
             kind = next((states for asks, states in ANSWER_KINDS if asks(question)), None)
             if kind is not None:
                 lead = next((p for p in picked if kind(p.sentence.text)), lead)
+        picked = self._each_part(question, picked, scored)
         picked = _with_continuations(picked, scored, self.settings.answer_sentences + 4)
         picked = _with_intros(picked, scored)
         picked.sort(key=lambda s: (s.passage_rank, s.sentence.start))
         return _lead_with(lead, picked)
+
+
+_PART_BREAK = re.compile(
+    r"\?\s+(?=\S)|[,;]?\s+(?:and|but|also)\s+(?=(?:what|how|when|where|who|which|why|is|are|"
+    r"can|could|do|does|did|was|were|will|would|should|must|if)\b)",
+    re.I,
+)
+
+
+def _share(weights: dict[str, float], text: str) -> float:
+    """The share of a question part's term weight that a sentence holds."""
+    have = set(terms(text))
+    return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
+
+
+def question_parts(question: str) -> list[str]:
+    """A question that asks two things ("how long do I have, and what happens if I
+    don't?"), cut where the second one starts."""
+    return [p for p in (part.strip(" ,;?") for part in _PART_BREAK.split(question)) if p]
 
 
 def with_caution(
