@@ -11,7 +11,9 @@ import re
 
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules|prompt|guidelines|"
-    r"everything)\b|\bsystem prompt\b|\bapi[ -]?keys?\b|\bpretend (you are|to be)\b|\bjailbreak",
+    r"everything)\b|\bsystem prompt\b|\bapi[ -]?keys?\b|\bpretend (you are|to be)\b|\bjailbreak"
+    r"|\byou are now\b.{0,40}"
+    r"\b(assistant|ai|bot|model|unrestricted|no (restrictions|rules|limits))\b",
     re.I,
 )
 _EVASION = re.compile(
@@ -21,7 +23,10 @@ _EVASION = re.compile(
     r"\b(rules?|checks?|detection|system|platform|algorithm|reviews?|deadlines?|filters?|limits?|customs)\b"
     r"|\b(avoid|escape) (detection|being detected|the checks)\b"
     r"|\bhide\b.{0,60}\b(miss|misses|detect|detection|checks?|notice)\b"
-    r"|\bundetect",
+    r"|\bundetect|\bsmuggl"
+    r"|\b(counterfeits?|fakes?|replicas?|knock-?offs?|banned|prohibited)\b.{0,60}"
+    r"\b(past|through) (customs|the checks|inspection|the border)\b"
+    r"|without (them|it|the goods|the parcels?) being (seized|caught|found|detected|noticed)",
     re.I,
 )
 
