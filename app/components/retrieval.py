@@ -11,9 +11,8 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import pairwise
 
 import numpy as np
@@ -36,6 +35,7 @@ from app.components.store import Store
 from app.components.text import (
     SOURCE_LINE,
     Sentence,
+    body_of,
     looks_like_instruction,
     split_sentences,
     term_set,
@@ -215,7 +215,6 @@ class SentenceVectors:
     def __init__(self, settings: Settings, embeddings: Embeddings) -> None:
         self._settings = settings
         self._cache = sentence_embedder(settings, embeddings)
-        self._tokens: Callable[[str], int] | None = None
         self._vectors: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
@@ -237,30 +236,32 @@ class SentenceVectors:
         only ever embeds itself. A chunk with text that is not sentences (a table, code) is
         embedded whole, without its source references."""
         plans = [chunk_parts(c) for c in chunks]
-        parts = sorted({text for plan in plans if plan for text, _ in plan})
+        parts = sorted({text for plan in plans for text, _ in plan})
         cached = self._cache.get(parts) if parts else []
         missing = [t for t, v in zip(parts, cached, strict=True) if v is None]
-        whole = [without_references(c) for c, plan in zip(chunks, plans, strict=True) if not plan]
-        texts = list(dict.fromkeys([*missing, *whole]))
+        whole = {i: without_references(chunks[i]) for i, plan in enumerate(plans) if not plan}
+        texts = list(dict.fromkeys([*missing, *whole.values()]))
         embedded = self._cache.embeddings.embed_documents(texts) if texts else []
         vectors = dict(zip(texts, embedded, strict=True))
         if missing:
             self._cache.put([(t, vectors[t]) for t in missing])
         vectors.update((t, v) for t, v in zip(parts, cached, strict=True) if v is not None)
-        count = self._count_tokens()
         out = []
-        for chunk, plan in zip(chunks, plans, strict=True):
+        for i, plan in enumerate(plans):
             if not plan:
-                out.append(list(vectors[without_references(chunk)]))
+                out.append(list(vectors[whole[i]]))
                 continue
-            mean = sum(w * count(t) * np.asarray(vectors[t], dtype=np.float64) for t, w in plan)
+            mean = sum(
+                w * self._count_tokens(t) * np.asarray(vectors[t], dtype=np.float64)
+                for t, w in plan
+            )
             out.append((mean / np.linalg.norm(mean)).tolist())
         return out
 
+    @cached_property
     def _count_tokens(self):
-        if self._tokens is None:
-            self._tokens = token_budget(self._settings.model_path)[0]
-        return self._tokens
+        """The model's token count, for weighting a chunk's parts (loads the tokenizer once)."""
+        return token_budget(self._settings.model_path)[0]
 
 
 # A chunk's heading path ("# Title > Section") names its topic once for several sentences; it
@@ -276,10 +277,8 @@ def chunk_parts(chunk: str) -> list[tuple[str, float]]:
     "Source:" references (median cosine 0.93 on knowledge/; dev recall@5 0.968 either way,
     out-of-fold refusal AUC 0.867 -> 0.895) at half the model work: ingest embedded chunks
     and their sentences apart before."""
-    first, _, body = chunk.partition("\n")
-    heading = first.lstrip("#").strip() if first.startswith("# ") else ""
-    if not heading:
-        body = chunk
+    body = body_of(chunk)
+    heading = chunk[: len(chunk) - len(body)].lstrip("#").strip()
     if any(line.lstrip().startswith(("|", "```")) for line in body.splitlines()):
         return []
     sentences = [(s.text, 1.0) for s in _quotable(chunk)]

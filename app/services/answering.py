@@ -30,7 +30,7 @@ from app.components.retrieval import (
 )
 from app.components.retriever import Passage
 from app.components.serialise import Serialisable
-from app.components.text import Sentence, terms
+from app.components.text import Sentence, term_set, terms
 from app.services.policy import LEGAL_NOTE, declined, legal_exposure
 from app.services.questions import CleanQuestion, clean_question, condense
 from app.services.sourcing import (
@@ -520,7 +520,7 @@ _PART_BREAK = re.compile(
 
 def _share(weights: dict[str, float], text: str) -> float:
     """The share of a question part's term weight that a sentence holds."""
-    have = set(terms(text))
+    have = term_set(text)
     return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
 
 
