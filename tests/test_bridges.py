@@ -12,6 +12,7 @@ import pytest
 from app.components.glossary import Glossaries, GlossaryError, load_glossaries, load_glossary
 from app.components.language import detect, key_point_line, translate
 from app.components.refusal import FEATURES, RefusalModelError, load_refusal_model
+from app.components.text import terms
 from app.services.calibration import fit
 from app.services.evaluation import document_reader
 from ingest.pipeline import run_ingest
@@ -28,6 +29,28 @@ def test_every_glossary_loads_and_is_large_enough():
         data = glossaries[code].data
         assert len(data.entries) >= 250, code
         assert data.notice and data.refusal and data.key_point and data.units.get("days"), code
+
+
+def test_every_rule_term_is_worded_as_the_rulebook_words_it():
+    """A bridge to words the rulebook never uses reaches nothing: each glossary's rule terms
+    are checked against the words of `knowledge/`, so an edited rule sentence that drops a
+    term shows up here rather than as a quietly weaker search."""
+    rulebook = {t for path in KNOWLEDGE.glob("*.md") for t in terms(path.read_text("utf-8"))}
+    for code, glossary in load_glossaries(GLOSSARIES).items():
+        stale = [e.en for e in glossary.data.entries if not set(terms(e.en)) <= rulebook]
+        assert not stale, f"{code}: {stale}"
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "kept"),
+    [
+        ("es", "¿Cuántos puntos te quitan?", {"how many", "points"}),  # "puntos" inside
+        ("zh", "最低金额是多少", {"minimum", "amount"}),  # 金额 inside 最低金额
+    ],
+)
+def test_a_longer_phrase_keeps_the_rule_terms_of_the_phrases_inside_it(language, question, kept):
+    glossary = load_glossaries(GLOSSARIES)[language]
+    assert kept <= {en for _, en in glossary.phrases_in(question)}
 
 
 @pytest.mark.parametrize(

@@ -269,8 +269,26 @@ class Glossary:
             lookup: dict[str, list[str]] = {}
             for phrase, en in pairs:
                 lookup.setdefault(phrase, []).append(en)
-            lookups.append(lookup)
+            lookups.append(self._with_nested(lookup))
         return lookups
+
+    def _with_nested(self, lookup: dict[str, list[str]]) -> dict[str, list[str]]:
+        """A longer phrase also carries the rule terms of the glossary phrases inside it that
+        its own rule term lacks: the longest match consumes its words, so "cuántos puntos" ->
+        "how many" would otherwise lose "puntos" -> "points"."""
+        spaceless = self.language in SPACELESS
+        out: dict[str, list[str]] = {}
+        for phrase, ens in lookup.items():
+            have = {t for en in ens for t in terms(en)}
+            extra: list[str] = []
+            for inner in _inner_phrases(phrase, spaceless):
+                for en in lookup.get(inner, ()):
+                    new = set(terms(en)) - have
+                    if new and en not in ens and en not in extra:
+                        extra.append(en)
+                        have |= new
+            out[phrase] = [*ens, *extra]
+        return out
 
     @cached_property
     def _longest(self) -> list[int]:
@@ -342,6 +360,21 @@ class _Span:
 
     def group(self, _: int) -> str:
         return self.text
+
+
+def _inner_phrases(phrase: str, spaceless: bool) -> Iterator[str]:
+    """The shorter runs of words inside a phrase (of two or more characters, for a language
+    written without spaces), longest first."""
+    if spaceless:
+        n = len(phrase)
+        for size in range(n - 1, 1, -1):
+            for begin in range(n - size + 1):
+                yield phrase[begin : begin + size]
+        return
+    words = phrase.split(" ")
+    for size in range(len(words) - 1, 0, -1):
+        for begin in range(len(words) - size + 1):
+            yield " ".join(words[begin : begin + size])
 
 
 def _between(
