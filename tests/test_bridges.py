@@ -12,6 +12,7 @@ import pytest
 from app.components.glossary import Glossaries, GlossaryError, load_glossaries, load_glossary
 from app.components.language import detect, key_point_line, translate
 from app.components.refusal import FEATURES, RefusalModelError, load_refusal_model
+from app.components.retrieval import asks_for_figure
 from app.components.text import terms
 from app.services.calibration import fit
 from app.services.evaluation import document_reader
@@ -356,6 +357,22 @@ def test_evidence_signals_see_names_phrases_and_sums_the_best_sentences_lack(con
     assert elsewhere.names_missing == 1.0
     unpriced = signals("How much does it cost to respond to a refund request?")
     assert unpriced.amount_missing == 1.0
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("What is the phone number of seller support?", True),
+        ("Below what value are parcels duty-free?", True),
+        ("How quickly is a ticket answered?", True),  # a duration question is a figure one
+        ("What duty do postal items from Vietnam pay?", True),
+        ("Do I pay duty on returned goods?", False),
+        ("Can I switch to another carrier?", False),
+    ],
+)
+def test_which_questions_ask_for_a_figure(question, asks):
+    """The figure signals (`figure_missing`, `figure_focus`) and the lead sentence rest on it."""
+    assert asks_for_figure(question) is asks
 
 
 # -- sellers' questions as search keys -------------------------------------------------------

@@ -46,8 +46,11 @@ from app.settings import EvidenceWeights, Settings
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9'’&.-]*[A-Za-z0-9]|[A-Za-z]")
 _ASKS_FIGURE = re.compile(
-    r"\bhow (much|many|long|big|high|soon|often)\b|\b(rate|fee|fees|cost|costs|price|percent"
-    r"|percentage|commission|amount|limit|threshold|deadline|minimum|maximum)\b|%",
+    r"\bhow (much|many|long|big|high|soon|often|quickly|fast)\b|\b(rate|fee|fees|cost|costs|price"
+    r"|percent|percentage|commission|amount|limit|threshold|deadline|minimum|maximum)\b|%"
+    # "what number do I dial", "below what value", "up to what sum"
+    r"|\b(what|which|whats|what.s)\s+(number|value|sum|figure)\b"
+    r"|\b(below|under|above|over|up to|within) what\b|\b(phone|telephone) number\b",
     re.I,
 )
 _FIGURE = re.compile(r"\d")
@@ -55,8 +58,9 @@ FOCUS_SENTENCES = 5  # the best-scored sentences searched for the asked figure
 
 
 def asks_for_figure(question: str) -> bool:
-    """ "How long", "how many", a fee, a rate, a deadline: the answer is a number."""
-    return bool(_ASKS_FIGURE.search(question))
+    """ "How long", "how many", a fee, a rate, a deadline, or any answer kind below: the
+    answer is a number."""
+    return bool(_ASKS_FIGURE.search(question)) or any(asks(question) for asks, _ in ANSWER_KINDS)
 
 
 def states_figure(text: str) -> bool:
@@ -85,7 +89,8 @@ def states_duration(text: str) -> bool:
 
 _ASKS_AMOUNT = re.compile(
     r"\bhow much\b|\b(fee|fees|cost|costs|price|fines|fined|charge|charges|deposit|amount"
-    r"|commission)\b|\b(the|a|what|which|maximum|max|biggest|how big|how high)\s+fine\b",
+    r"|commission)\b|\b(the|a|what|which|maximum|max|biggest|how big|how high)\s+fine\b"
+    r"|\b(what|which)\s+(\w+\s+)?(duty|duties|tariff)\b",
     re.I,
 )
 _AMOUNT = re.compile(
