@@ -357,6 +357,9 @@ def test_evidence_signals_see_names_phrases_and_sums_the_best_sentences_lack(con
     assert elsewhere.names_missing == 1.0
     unpriced = signals("How much does it cost to respond to a refund request?")
     assert unpriced.amount_missing == 1.0
+    # "I'd", "I've" and "OK" are capitalised but name nothing
+    plain = signals("The buyer picked express but I'd rather ship standard. Is that OK?")
+    assert plain.names_missing == 0.0
 
 
 @pytest.mark.parametrize(

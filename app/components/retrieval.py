@@ -100,6 +100,8 @@ _AMOUNT = re.compile(
 )
 # A capitalised word inside a sentence: a country, a platform, a law, a programme.
 _INNER_NAME = re.compile(r"(?<![.?!:]\s)(?<!^)\b[A-Z][A-Za-z0-9&'’-]*")
+# Capitalised, but no name: the first person and its contractions, "OK".
+_NOT_NAMES = re.compile(r"I(?:['’](?:d|m|ve|ll))?|OK|Ok", re.I)
 
 
 _ASKS_SHARE = re.compile(r"\b(rate|percent|percentage|share|proportion)\b|%", re.I)
@@ -541,7 +543,11 @@ def _names_missing(
     """A country, platform or programme the question names but the best passages never mention
     ("VAT in Japan", "eBay's limit") usually means the rulebook answers a neighbouring case."""
     present = set(terms(" ".join(f"{p.title} {p.section} {p.text}" for p in passages)))
-    names = [stems for word in _INNER_NAME.findall(query) if (stems := terms(word))]
+    names = [
+        stems
+        for word in _INNER_NAME.findall(query)
+        if not _NOT_NAMES.fullmatch(word) and (stems := terms(word))
+    ]
     if not names:
         return 0.0
     missing = sum(
