@@ -371,6 +371,9 @@ def test_evidence_signals_see_names_phrases_and_sums_the_best_sentences_lack(con
         ("What duty do postal items from Vietnam pay?", True),
         ("Do I pay duty on returned goods?", False),
         ("Can I switch to another carrier?", False),
+        ("Where do I list a link so a buyer can pay a price difference?", False),  # in passing
+        ("Fake certificates cost points, but what else can happen?", False),
+        ("Is there a fee to open a store?", True),
     ],
 )
 def test_which_questions_ask_for_a_figure(question, asks):

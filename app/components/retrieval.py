@@ -45,11 +45,12 @@ from app.components.text import (
 from app.settings import EvidenceWeights, Settings
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9'’&.-]*[A-Za-z0-9]|[A-Za-z]")
+# The question word asks for the figure noun ("what fee", "what's the monthly fee", "is there a
+# limit"), not a price named in passing ("where do I list a price difference?").
+_WH_FIGURE = r"\b(?:what|which|whats|what.s|is there|are there)\s+(?:[\w-]+\s+){0,3}?"
 _ASKS_FIGURE = re.compile(
-    r"\bhow (much|many|long|big|high|soon|often|quickly|fast)\b|\b(rate|fee|fees|cost|costs|price"
-    r"|percent|percentage|commission|amount|limit|threshold|deadline|minimum|maximum)\b|%"
-    # "what number do I dial", "below what value", "up to what sum"
-    r"|\b(what|which|whats|what.s)\s+(number|value|sum|figure)\b"
+    r"\bhow (much|many|long|big|high|soon|often|quickly|fast)\b|%|\b(minimum|maximum|max|min)\b"
+    rf"|{_WH_FIGURE}(limits?|thresholds?|deadlines?|number|value|sum|figure)\b"
     r"|\b(below|under|above|over|up to|within) what\b|\b(phone|telephone) number\b",
     re.I,
 )
@@ -88,9 +89,9 @@ def states_duration(text: str) -> bool:
 
 
 _ASKS_AMOUNT = re.compile(
-    r"\bhow much\b|\b(fee|fees|cost|costs|price|fines|fined|charge|charges|deposit|amount"
-    r"|commission)\b|\b(the|a|what|which|maximum|max|biggest|how big|how high)\s+fine\b"
-    r"|\b(what|which)\s+(\w+\s+)?(duty|duties|tariff)\b",
+    r"\bhow much\b|\b(how big|how high|maximum|max|biggest)\s+(a\s+|the\s+)?fine\b|\bfined\b"
+    rf"|{_WH_FIGURE}(fees?|costs?|prices?|fines?|charges?|deposits?|amounts?|commissions?|duty"
+    r"|duties|tariffs?)\b",
     re.I,
 )
 _AMOUNT = re.compile(
@@ -104,7 +105,7 @@ _INNER_NAME = re.compile(r"(?<![.?!:]\s)(?<!^)\b[A-Z][A-Za-z0-9&'’-]*")
 _NOT_NAMES = re.compile(r"I(?:['’](?:d|m|ve|ll))?|OK|Ok", re.I)
 
 
-_ASKS_SHARE = re.compile(r"\b(rate|percent|percentage|share|proportion)\b|%", re.I)
+_ASKS_SHARE = re.compile(rf"{_WH_FIGURE}(rates?|percent|percentage|share|proportion)\b|%", re.I)
 _SHARE = re.compile(r"\d\s?%|\bper ?cent\b", re.I)
 
 
