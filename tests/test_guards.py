@@ -31,6 +31,8 @@ def speller() -> Speller:
             "how many days to respond to a refund request",
         ),
         ("keywrod stufing in titels", "keyword stuffing in titles"),
+        ("how mny products can u list", "how many products can you list"),  # chat shorthand
+        ("wat is the U.S. limit in R$", "what is the U.S. limit in R$"),  # capitals stay
     ],
 )
 def test_typos_are_fixed_from_the_corpus_vocabulary(speller, typed, fixed):

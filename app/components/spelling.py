@@ -16,6 +16,24 @@ from pathlib import Path
 from rapidfuzz import fuzz, process
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
+# Chat shorthand for the words that carry a question's intent ("how mny", "wat is"): too short
+# for fuzzy correction, which leaves words under four letters alone. Matched as typed, in lower
+# case, so "U.S." and "R$" stay.
+CHAT_SHORTHAND = {
+    "wat": "what",
+    "wht": "what",
+    "wot": "what",
+    "mny": "many",
+    "hw": "how",
+    "wen": "when",
+    "u": "you",
+    "ur": "your",
+    "r": "are",
+    "cn": "can",
+    "abt": "about",
+    "pls": "please",
+    "plz": "please",
+}
 
 
 @lru_cache(maxsize=4)
@@ -43,6 +61,8 @@ class Speller:
         return word.lower() in self.counts
 
     def fix_word(self, word: str) -> str:
+        if word in CHAT_SHORTHAND:
+            return CHAT_SHORTHAND[word]
         lower = word.lower()
         base = lower.removesuffix("'s").removesuffix("’s")
         if len(lower) < 4 or base in self.counts or base in self.lexicon or not self.words:
