@@ -12,7 +12,7 @@ import pytest
 from app.components.glossary import Glossaries, GlossaryError, load_glossaries, load_glossary
 from app.components.language import detect, key_point_line, translate
 from app.components.refusal import FEATURES, RefusalModelError, load_refusal_model
-from app.components.retrieval import asks_for_figure
+from app.components.retrieval import asks_for_figure, states_duration, states_figure
 from app.components.text import terms
 from app.services.calibration import fit
 from app.services.evaluation import document_reader
@@ -379,6 +379,21 @@ def test_evidence_signals_see_names_phrases_and_sums_the_best_sentences_lack(con
 def test_which_questions_ask_for_a_figure(question, asks):
     """The figure signals (`figure_missing`, `figure_focus`) and the lead sentence rest on it."""
     assert asks_for_figure(question) is asks
+
+
+@pytest.mark.parametrize(
+    ("sentence", "figure", "duration"),
+    [
+        ("Fragile items are wrapped in three layers of bubble film.", True, False),
+        ("The buyer has seven days to confirm.", True, True),
+        ("The seller has 5 working days.", True, True),
+        ("No one may list it, and it is one of the banned goods.", False, False),
+    ],
+)
+def test_a_figure_written_in_words_is_a_figure(sentence, figure, duration):
+    """A rule may spell its number out; a figure question must still find it stated."""
+    assert states_figure(sentence) is figure
+    assert states_duration(sentence) is duration
 
 
 # -- sellers' questions as search keys -------------------------------------------------------

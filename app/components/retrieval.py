@@ -33,6 +33,7 @@ from app.components.retriever import HybridRetriever, Passage
 from app.components.spelling import english_lexicon
 from app.components.store import Store
 from app.components.text import (
+    COUNT,
     SOURCE_LINE,
     Sentence,
     body_of,
@@ -54,7 +55,7 @@ _ASKS_FIGURE = re.compile(
     r"|\b(below|under|above|over|up to|within) what\b|\b(phone|telephone) number\b",
     re.I,
 )
-_FIGURE = re.compile(r"\d")
+_FIGURE = re.compile(rf"\d|\b{COUNT}\b|\b(twice|dozen|hundred|thousand|million)\b", re.I)
 FOCUS_SENTENCES = 5  # the best-scored sentences searched for the asked figure
 
 
@@ -73,7 +74,7 @@ _ASKS_DURATION = re.compile(
     re.I,
 )
 _DURATION = re.compile(
-    r"\b\d+(?:[.,]\d+)?[\s-]*(?:calendar |working |business )?"
+    rf"\b{COUNT}[\s-]*(?:calendar |working |business )?"
     r"(?:days?|weeks?|months?|years?|hours?)\b",
     re.I,
 )

@@ -13,6 +13,16 @@ from functools import lru_cache
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
+# fmt: off
+NUMBER_WORDS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty",
+)
+# fmt: on
+# A count as the rulebook may write it: digits, or a number word from two up ("three layers",
+# "seven days"; "one" is too often no count: "no one", "one of the").
+COUNT = rf"(?:\d+(?:[.,]\d+)?|{'|'.join(NUMBER_WORDS[2:])}|thirty|forty|fifty|sixty|ninety)"
 BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")  # a list item's marker
 _ABBREVIATIONS = (
     "e.g",

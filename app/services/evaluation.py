@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from app.components.store import Store
+from app.components.text import NUMBER_WORDS
 from app.components.yamlfile import read_yaml
 from app.services.answering import Answer, Answerer
 
@@ -265,22 +266,15 @@ def _score_item(item: EvalItem, answer: Answer, ranking, document_text: Document
     return result
 
 
-# fmt: off
-_NUMBER_WORDS = (
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
-    "nineteen", "twenty",
-)
-# fmt: on
 _SMALL_NUMBER = re.compile(r"(?<![\d.,])\b(1?\d|20)\b(?![.,]\d)")
-_NUMBER_WORD = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\b", re.I)
+_NUMBER_WORD = re.compile(rf"\b({'|'.join(NUMBER_WORDS)})\b", re.I)
 
 
 def fact_found(pattern: str, text: str) -> bool:
     """A key fact's pattern found in the answer, whichever way a small number is written: the
     rulebook quotes "3 serious infringements" where a question writer expects "three"."""
-    spelled = _SMALL_NUMBER.sub(lambda m: _NUMBER_WORDS[int(m.group(1))], text)
-    digits = _NUMBER_WORD.sub(lambda m: str(_NUMBER_WORDS.index(m.group(1).lower())), text)
+    spelled = _SMALL_NUMBER.sub(lambda m: NUMBER_WORDS[int(m.group(1))], text)
+    digits = _NUMBER_WORD.sub(lambda m: str(NUMBER_WORDS.index(m.group(1).lower())), text)
     return any(re.search(pattern, t, re.I) for t in (text, spelled, digits))
 
 
