@@ -103,7 +103,7 @@ _AMOUNT = re.compile(
 # A capitalised word inside a sentence: a country, a platform, a law, a programme.
 _INNER_NAME = re.compile(r"(?<![.?!:]\s)(?<!^)\b[A-Z][A-Za-z0-9&'’-]*")
 # Capitalised, but no name: the first person and its contractions, "OK".
-_NOT_NAMES = re.compile(r"I(?:['’](?:d|m|ve|ll))?|OK|Ok", re.I)
+_NOT_NAMES = re.compile(r"I(?:['’](?:d|m|ve|ll))?|OK", re.I)
 
 
 _ASKS_SHARE = re.compile(rf"{_WH_FIGURE}(rates?|percent|percentage|share|proportion)\b|%", re.I)
@@ -475,12 +475,13 @@ class Retrieval:
         signals.unknown_names = self._unknown_names(query, groups)
         best = scored[:3]
         best_text = " ".join(s.sentence.text for s in best)
-        signals.figure_missing = float(asks_for_figure(query) and not states_figure(best_text))
+        asks_figure = asks_for_figure(query)
+        signals.figure_missing = float(asks_figure and not states_figure(best_text))
         signals.amount_missing = float(asks_for_amount(query) and not states_amount(best_text))
         signals.top_sentences = sum(s.semantic for s in best) / len(best)
         signals.names_missing = _names_missing(query, groups, passages[:3])
         signals.phrase_terms = _phrase_share(query, groups, [s.sentence.text for s in best])
-        if asks_for_figure(query):
+        if asks_figure:
             stating = [
                 share(term_set(s.sentence.text), headings[s.passage.id])
                 for s in scored[:FOCUS_SENTENCES]
