@@ -388,6 +388,9 @@ def test_which_questions_ask_for_a_figure(question, asks):
         ("The buyer has seven days to confirm.", True, True),
         ("The seller has 5 working days.", True, True),
         ("No one may list it, and it is one of the banned goods.", False, False),
+        ("Each member may hold only one account with selling rights.", True, False),
+        ("A penalty can be appealed just one time.", True, False),
+        ("Funds are paid only once the protection period ends.", False, False),
     ],
 )
 def test_a_figure_written_in_words_is_a_figure(sentence, figure, duration):

@@ -55,7 +55,12 @@ _ASKS_FIGURE = re.compile(
     r"|\b(below|under|above|over|up to|within) what\b|\b(phone|telephone) number\b",
     re.I,
 )
-_FIGURE = re.compile(rf"\d|\b{COUNT}\b|\b(twice|dozen|hundred|thousand|million)\b", re.I)
+# "Only one account", "just one time": a limit of one is a figure too ("one" alone is not).
+_FIGURE = re.compile(
+    rf"\d|\b{COUNT}\b|\b(twice|dozen|hundred|thousand|million)\b"
+    r"|\b(?:only|just|exactly|at most|no more than|up to) (?:one|a single)\b",
+    re.I,
+)
 FOCUS_SENTENCES = 5  # the best-scored sentences searched for the asked figure
 
 
