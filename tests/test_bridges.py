@@ -360,6 +360,18 @@ def test_evidence_signals_see_names_phrases_and_sums_the_best_sentences_lack(con
     # "I'd", "I've" and "OK" are capitalised but name nothing
     plain = signals("The buyer picked express but I'd rather ship standard. Is that OK?")
     assert plain.names_missing == 0.0
+    # another marketplace's rule, typed in lower case and close to a covered one in words
+    assert signals("on shopee how many penalty points do i get if i ship late?").other_platform
+    assert covered.other_platform == 0.0
+
+
+def test_words_seen_only_in_source_addresses_are_not_rulebook_vocabulary(container):
+    """Addresses end every paragraph ("...aliexpress-e-shopee.shtml"); their words would make
+    a marketplace or a file suffix look like a term the rulebook uses."""
+    retriever = container.retrieval.retriever
+    container.retrieval.refresh()
+    assert retriever.document_frequency("shtml") == 0
+    assert retriever.document_frequency("penalti") > 0
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,12 @@ def test_real_words_and_unknown_names_are_left_alone(speller, text):
     assert speller.correct(text) == text
 
 
+def test_another_marketplace_is_no_typo_of_a_rulebook_word():
+    speller = Speller(["Open a shop and ship every order on time."])
+    assert speller.correct("on shopee can i ship late") == "on shopee can i ship late"
+    assert speller.correct("my shopp") == "my shop"  # a real typo still is
+
+
 @pytest.mark.parametrize(
     ("question", "reply"),
     [

@@ -34,6 +34,7 @@ from app.components.spelling import english_lexicon
 from app.components.store import Store
 from app.components.text import (
     COUNT,
+    OTHER_MARKETPLACE,
     SOURCE_LINE,
     Sentence,
     body_of,
@@ -41,6 +42,7 @@ from app.components.text import (
     split_sentences,
     term_set,
     terms,
+    without_addresses,
     without_references,
 )
 from app.settings import EvidenceWeights, Settings
@@ -111,6 +113,14 @@ _INNER_NAME = re.compile(r"(?<![.?!:]\s)(?<!^)\b[A-Z][A-Za-z0-9&'’-]*")
 _NOT_NAMES = re.compile(r"I(?:['’](?:d|m|ve|ll))?|OK", re.I)
 
 
+def _other_platform(query: str, passages: list[Passage]) -> float:
+    named = {m.group(0).lower() for m in OTHER_MARKETPLACE.finditer(query)}
+    if not named:
+        return 0.0
+    text = without_addresses(" ".join(p.text for p in passages)).lower()
+    return float(any(name not in text for name in named))
+
+
 _ASKS_SHARE = re.compile(rf"{_WH_FIGURE}(rates?|percent|percentage|share|proportion)\b|%", re.I)
 _SHARE = re.compile(r"\d\s?%|\bper ?cent\b", re.I)
 
@@ -177,6 +187,7 @@ class Signals:
     unbridged: float = 0.0  # ...and this share of that question's letters found no rule term
     figure_focus: float = 0.0  # asks for a figure: question terms the best figure-stating
     # sentences lack (0: no figure asked)
+    other_platform: float = 0.0  # 1: names another marketplace the top passages never mention
 
     def as_vector(self) -> list[float]:
         return [float(v) for v in vars(self).values()]
@@ -485,6 +496,7 @@ class Retrieval:
         signals.amount_missing = float(asks_for_amount(query) and not states_amount(best_text))
         signals.top_sentences = sum(s.semantic for s in best) / len(best)
         signals.names_missing = _names_missing(query, groups, passages[:3])
+        signals.other_platform = _other_platform(query, passages[:3])
         signals.phrase_terms = _phrase_share(query, groups, [s.sentence.text for s in best])
         if asks_figure:
             stating = [
@@ -550,7 +562,9 @@ def _names_missing(
 ) -> float:
     """A country, platform or programme the question names but the best passages never mention
     ("VAT in Japan", "eBay's limit") usually means the rulebook answers a neighbouring case."""
-    present = set(terms(" ".join(f"{p.title} {p.section} {p.text}" for p in passages)))
+    present = set(
+        terms(without_addresses(" ".join(f"{p.title} {p.section} {p.text}" for p in passages)))
+    )
     names = [
         stems
         for word in _INNER_NAME.findall(query)

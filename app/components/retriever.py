@@ -20,7 +20,7 @@ import numpy as np
 from app.components.serialise import Serialisable
 from app.components.spelling import Speller, english_lexicon
 from app.components.store import Store
-from app.components.text import terms
+from app.components.text import terms, without_addresses
 
 
 @dataclass
@@ -137,7 +137,12 @@ class HybridRetriever:
             if ids:
                 bm25 = bm25s.BM25()
                 bm25.index(corpus, show_progress=False)
-            df: Counter[str] = Counter(t for tokens in corpus for t in set(tokens))
+            # the vocabulary the rulebook uses (unknown terms, names, term weights): no addresses
+            df: Counter[str] = Counter(
+                t
+                for d, m in zip(docs, metas, strict=True)
+                for t in set(terms(without_addresses(lexical_text(d, m, keyed))))
+            )
             speller = Speller(
                 [lexical_text(d, m, asks=False) for d, m in zip(docs, metas, strict=True)],
                 english_lexicon(self.lexicon) if self.lexicon else frozenset(),

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+from app.components.text import OTHER_MARKETPLACE
+
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
 # Chat shorthand for the words that carry a question's intent ("how mny", "wat is"): too short
 # for fuzzy correction, which leaves words under four letters alone. Matched as typed, in lower
@@ -65,7 +67,13 @@ class Speller:
             return CHAT_SHORTHAND[word]
         lower = word.lower()
         base = lower.removesuffix("'s").removesuffix("’s")
-        if len(lower) < 4 or base in self.counts or base in self.lexicon or not self.words:
+        if (
+            len(lower) < 4
+            or base in self.counts
+            or base in self.lexicon
+            or not self.words
+            or OTHER_MARKETPLACE.fullmatch(base)
+        ):
             return word
         matches = process.extract(
             lower, self.words, scorer=fuzz.ratio, score_cutoff=self.min_score, limit=5
