@@ -51,6 +51,9 @@ class EvidenceWeights(BaseModel):
     heading_term_share: float = Field(0.5, ge=0, le=1)
     # Added for the source's authority (official 1 ... forum 0): a near-tie goes to the rules.
     sentence_authority: float = Field(0.02, ge=0)
+    # Taken off a sentence that only points to another guide ("...are in the payouts guide");
+    # 1 ranks it after every sentence that states a rule.
+    sentence_pointer: float = Field(1.0, ge=0)
     # The evidence score that decides answer or refusal: best sentence similarity, plus these.
     best_sentence_terms: float = Field(0.2, ge=0)
     best_passage_terms: float = Field(0.2, ge=0)

@@ -12,7 +12,13 @@ import pytest
 from app.components.glossary import Glossaries, GlossaryError, load_glossaries, load_glossary
 from app.components.language import detect, key_point_line, translate
 from app.components.refusal import FEATURES, RefusalModelError, load_refusal_model
-from app.components.retrieval import asks_for_figure, states_duration, states_figure
+from app.components.retrieval import (
+    _POINTER,
+    asking_part,
+    asks_for_figure,
+    states_duration,
+    states_figure,
+)
 from app.components.text import terms
 from app.services.calibration import fit
 from app.services.evaluation import document_reader
@@ -453,3 +459,55 @@ def test_sellers_questions_find_their_section_and_are_never_quoted(
     assert passages[0].asked > passages[1].asked
     answer = assistant.ask("the courier lost my box, am I on the hook for it?")
     assert "on the hook" not in answer.text and "courier lost" not in answer.text
+
+
+@pytest.mark.parametrize(
+    ("sentence", "pointer"),
+    [
+        ("Payout accounts and withdrawal fees are in the payouts guide (payouts.md).", True),
+        ("See the appeals guide for the evidence each violation type needs.", True),
+        ("The shipping guide has the compensation rules.", True),
+        ("Every 12 points freezes the store for 7 days (see the penalty points guide).", False),
+        ("A third-party guide says only companies are accepted.", False),
+    ],
+)
+def test_which_sentences_only_point_to_another_guide(sentence, pointer):
+    assert bool(_POINTER.search(sentence)) is pointer
+
+
+def test_a_sentence_pointing_to_another_guide_does_not_lead(container):
+    """It names the asked topic, so it scores well on words; the rule itself must lead."""
+    container.retrieval.refresh()
+    found = container.retrieval.find(
+        "When shoppers score a store in the detailed ratings, which parts are they judging?", 8
+    )
+    assert any(_POINTER.search(s.sentence.text) for s in found.scored)
+    assert not _POINTER.search(found.scored[0].sentence.text)
+
+
+@pytest.mark.parametrize(
+    ("question", "asking"),
+    [
+        (
+            "A buyer in Poland wants a refund. I'm travelling. How long do I have to answer?",
+            "How long do I have to answer?",
+        ),
+        ("How long do I have? What if I miss it?", "How long do I have? What if I miss it?"),
+        ("penalty points last how long", "penalty points last how long"),
+    ],
+)
+def test_the_asking_part_of_a_question_leaves_the_story_out(question, asking):
+    assert asking_part(question) == asking
+
+
+def test_a_name_in_the_story_is_context_not_what_is_asked(container):
+    """A scenario's "buyer in Liechtenstein" is no question about Liechtenstein's rules."""
+    container.retrieval.refresh()
+    story = container.retrieval.find(
+        "A buyer in Liechtenstein opened a refund request over the colour. "
+        "How many days do I have to respond?",
+        8,
+    ).signals
+    asked = container.retrieval.find("What refund deadline applies in Liechtenstein?", 8)
+    assert story.names_missing == 0.0
+    assert asked.signals.names_missing == 1.0

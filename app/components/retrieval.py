@@ -121,6 +121,15 @@ def _other_platform(query: str, passages: list[Passage]) -> float:
     return float(any(name not in text for name in named))
 
 
+# A sentence that only sends the reader to another guide ("...are covered in the payouts
+# guide (payouts.md)") names the topic but holds no rule: it should not lead an answer.
+_POINTER = re.compile(
+    r"^(?:see|this (?:overview|guide))\b"
+    r"|\b(?:are|is) (?:covered |described |explained |listed )?in the [\w ,-]{1,60} guides?\b"
+    r"|\bthe [\w ,-]{1,60} guides? (?:has|have|covers?|lists?|gives?|explains?)\b",
+    re.I,
+)
+
 _ASKS_SHARE = re.compile(rf"{_WH_FIGURE}(rates?|percent|percentage|share|proportion)\b|%", re.I)
 _SHARE = re.compile(r"\d\s?%|\bper ?cent\b", re.I)
 
@@ -187,6 +196,7 @@ class Signals:
     unbridged: float = 0.0  # ...and this share of that question's letters found no rule term
     figure_focus: float = 0.0  # asks for a figure: question terms the best figure-stating
     # sentences lack (0: no figure asked)
+    length: float = 0.0  # log(1 + the question's term count): long questions share less
     other_platform: float = 0.0  # 1: names another marketplace the top passages never mention
 
     def as_vector(self) -> list[float]:
@@ -453,14 +463,19 @@ class Retrieval:
         groups = self._term_groups(query, bridge)
         total = sum(weight for _, weight in groups.values()) or 1.0
 
-        def share(present: set[str], heading: set[str] = frozenset()) -> float:
-            held = 0.0
-            for members, weight in groups.values():
+        def share(
+            present: set[str], heading: set[str] = frozenset(), within: set[str] | None = None
+        ) -> float:
+            held = whole = 0.0
+            for term, (members, weight) in groups.items():
+                if within is not None and term not in within:
+                    continue
+                whole += weight
                 if members & present:
                     held += weight
                 elif members & heading:
                     held += w.heading_term_share * weight
-            return held / total
+            return held / (whole or 1.0)
 
         headings = {p.id: term_set(f"{p.title} {p.section}") for p in passages}
         scored: list[Scored] = []
@@ -475,6 +490,7 @@ class Retrieval:
                 + w.sentence_terms * lexical
                 + w.sentence_passage * passage.dense
                 + w.sentence_authority * (AUTHORITY_WEIGHT[ref.authority] if ref else 0.0)
+                - w.sentence_pointer * bool(_POINTER.search(sentence.text))
             )
             scored.append(Scored(sentence, rank, passage, score, float(sem)))
         scored.sort(key=lambda s: -s.score)
@@ -495,12 +511,15 @@ class Retrieval:
         signals.figure_missing = float(asks_figure and not states_figure(best_text))
         signals.amount_missing = float(asks_for_amount(query) and not states_amount(best_text))
         signals.top_sentences = sum(s.semantic for s in best) / len(best)
-        signals.names_missing = _names_missing(query, groups, passages[:3])
+        asking = asking_part(query)
+        signals.names_missing = _names_missing(asking, groups, passages[:3])
         signals.other_platform = _other_platform(query, passages[:3])
+        signals.length = math.log1p(len(groups))
         signals.phrase_terms = _phrase_share(query, groups, [s.sentence.text for s in best])
         if asks_figure:
+            focus = set(terms(asking))
             stating = [
-                share(term_set(s.sentence.text), headings[s.passage.id])
+                share(term_set(s.sentence.text), headings[s.passage.id], focus)
                 for s in scored[:FOCUS_SENTENCES]
                 if states_figure(s.sentence.text)
             ]
@@ -555,6 +574,17 @@ class Retrieval:
 def _members(groups: dict[str, tuple[set[str], float]], term: str) -> set[str]:
     """A question term with the rule terms the glossary maps it to (itself when unmapped)."""
     return groups.get(term, ({term}, 0.0))[0]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
+
+
+def asking_part(question: str) -> str:
+    """The sentences that ask ("...What do I do?"), without the story told before them: a
+    scenario's names and details are context, not what the answer must hold."""
+    parts = [p for p in _SENTENCE_END.split(question.strip()) if p]
+    asking = [p for p in parts if p.endswith("?")]
+    return " ".join(asking) if asking else question
 
 
 def _names_missing(
