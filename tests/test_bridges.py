@@ -371,6 +371,17 @@ def test_evidence_signals_see_names_phrases_and_sums_the_best_sentences_lack(con
     assert covered.other_platform == 0.0
 
 
+def test_a_country_named_in_another_language_reaches_its_rulebook_name(container):
+    """A customs question about Korea, asked in Korean, must know it names a place; lower
+    case or a translation, a place the rulebook only writes capitalised is a name."""
+    ko = load_glossaries(GLOSSARIES)["ko"]
+    assert "south korea" in translate("한국으로 들어가는 물품의 관세 면제 한도는?", ko).english
+    container.retrieval.refresh()
+    retriever = container.retrieval.retriever
+    assert retriever.is_name("korea") and retriever.is_name("Canada")
+    assert not retriever.is_name("refund") and not retriever.is_name("store")
+
+
 def test_words_seen_only_in_source_addresses_are_not_rulebook_vocabulary(container):
     """Addresses end every paragraph ("...aliexpress-e-shopee.shtml"); their words would make
     a marketplace or a file suffix look like a term the rulebook uses."""

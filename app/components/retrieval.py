@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import pairwise
@@ -110,6 +111,7 @@ _AMOUNT = re.compile(
 # A capitalised word inside a sentence: a country, a platform, a law, a programme.
 _INNER_NAME = re.compile(r"(?<![.?!:]\s)(?<!^)\b[A-Z][A-Za-z0-9&'’-]*")
 # Capitalised, but no name: the first person and its contractions, "OK".
+_LOWER_WORD = re.compile(r"\b[a-z]{3,}\b")
 _NOT_NAMES = re.compile(r"I(?:['’](?:d|m|ve|ll))?|OK", re.I)
 
 
@@ -512,7 +514,9 @@ class Retrieval:
         signals.amount_missing = float(asks_for_amount(query) and not states_amount(best_text))
         signals.top_sentences = sum(s.semantic for s in best) / len(best)
         asking = asking_part(query)
-        signals.names_missing = _names_missing(asking, groups, passages[:3])
+        signals.names_missing = _names_missing(
+            asking, groups, passages[:3], self.retriever.is_name
+        )
         signals.other_platform = _other_platform(query, passages[:3])
         signals.length = math.log1p(len(groups))
         signals.phrase_terms = _phrase_share(query, groups, [s.sentence.text for s in best])
@@ -588,18 +592,19 @@ def asking_part(question: str) -> str:
 
 
 def _names_missing(
-    query: str, groups: dict[str, tuple[set[str], float]], passages: list[Passage]
+    query: str,
+    groups: dict[str, tuple[set[str], float]],
+    passages: list[Passage],
+    is_name: Callable[[str], bool] = lambda _: False,
 ) -> float:
     """A country, platform or programme the question names but the best passages never mention
     ("VAT in Japan", "eBay's limit") usually means the rulebook answers a neighbouring case."""
     present = set(
         terms(without_addresses(" ".join(f"{p.title} {p.section} {p.text}" for p in passages)))
     )
-    names = [
-        stems
-        for word in _INNER_NAME.findall(query)
-        if not _NOT_NAMES.fullmatch(word) and (stems := terms(word))
-    ]
+    typed = [w for w in _INNER_NAME.findall(query) if not _NOT_NAMES.fullmatch(w)]
+    typed += [w for w in _LOWER_WORD.findall(query) if is_name(w)]
+    names = [stems for word in typed if (stems := terms(word))]
     if not names:
         return 0.0
     missing = sum(

@@ -7,6 +7,7 @@ is weak, so BM25 carries much of the ranking; dense search catches paraphrases.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
@@ -76,6 +77,19 @@ def asks_of(meta: dict[str, Any] | None) -> list[str]:
 
 
 VERSION_CHECK_SECONDS = 1.0
+_LOWER = re.compile(r"\b[a-z]{3,}\b")
+_INNER_CAPITAL = re.compile(r"(?<=[a-z,;] )[A-Z][a-z]{2,}\b")  # mid-sentence, not a start
+
+
+def _names_in(texts: list[str]) -> frozenset[str]:
+    """Words the corpus capitalises mid-sentence and never writes in lower case (places,
+    programmes, carriers)."""
+    capitalised: set[str] = set()
+    lower: set[str] = set()
+    for text in map(without_addresses, texts):
+        capitalised.update(w.lower() for w in _INNER_CAPITAL.findall(text))
+        lower.update(_LOWER.findall(text))
+    return frozenset(capitalised - lower)
 
 
 class HybridRetriever:
@@ -105,6 +119,7 @@ class HybridRetriever:
         self._chunks: dict[str, Passage] = {}
         self._bm25: bm25s.BM25 | None = None
         self._df: Counter[str] = Counter()
+        self._names: frozenset[str] = frozenset()
         self._asks: list[tuple[str, str]] = []
         self.speller = Speller([])
 
@@ -147,6 +162,7 @@ class HybridRetriever:
                 [lexical_text(d, m, asks=False) for d, m in zip(docs, metas, strict=True)],
                 english_lexicon(self.lexicon) if self.lexicon else frozenset(),
             )
+            self._names = _names_in(docs)
             self._ids, self._chunks, self._bm25, self._df = ids, chunks, bm25, df
             # each chunk's questions together, in the index's order (`Retrieval.asked` takes
             # one maximum per run of them)
@@ -163,6 +179,11 @@ class HybridRetriever:
 
     def document_frequency(self, term: str) -> int:
         return self._df.get(term, 0)
+
+    def is_name(self, word: str) -> bool:
+        """The rulebook only ever writes this word capitalised ("Canada", "Poland"), so a
+        seller typing "canada" names it too."""
+        return word.lower() in self._names
 
     def passages_in(self, source: str, section: str | None = None) -> list[Passage]:
         """Every passage of one document, or of one section and its subsections."""
