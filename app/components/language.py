@@ -320,6 +320,18 @@ def translate(question: str, glossary: Glossary) -> Translation:
     if glossary.language == "zh":
         question = _CN_COUNT.sub(_cn_count, question)
     figures = [_figure(m.group().strip()) for m in _FIGURE.finditer(question)]
+    # an acronym inside a matched phrase is bridged already ("compradores de la UE" -> EU
+    # buyers): kept as well, it would read as a name the rulebook lacks
+    seller = " ".join(written for written, _ in matched)
+    figures = [
+        f
+        for f in figures
+        if not _ACRONYM.fullmatch(f)
+        or not any(
+            re.search(rf"\b{re.escape(key)}\b", seller)
+            for key in match_keys(f, glossary.language)
+        )
+    ]
     # Names, places and figures go with rule words (a glossary phrase, or an acronym such as
     # IOSS), never alone: "¿la capital de Australia?", "2x + 5 = 17" or "a recipe for 6" is no
     # rule question.
