@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from app.components.glossary import Glossary, match_keys
+from app.components.text import asking_part
 from app.settings import user_cache_dir
 
 _SCRIPT = {
@@ -294,14 +295,15 @@ def _carried_words(question: str, glossary: Glossary, matched: list[tuple[str, s
     if glossary.language in _SCRIPT:
         words = [w for w in _LATIN_WORD.findall(question) if not w.isupper()]
     else:
+        asking = asking_part(question)  # a place in the story is context ("soy de Valencia")
         words = [
             word
-            for sentence in _SENTENCE.split(question)
+            for sentence in _SENTENCE.split(asking)
             for word in _WORD.findall(sentence)[1:]
             if _is_name(word)
         ]
         if glossary.language == "tr":
-            words += [w for w in _SUFFIXED_NAME.findall(question) if _is_name(w)]
+            words += [w for w in _SUFFIXED_NAME.findall(asking) if _is_name(w)]
     seller = " ".join(written for written, _ in matched)  # as matched: folded, plain or stemmed
     return [
         word

@@ -38,6 +38,7 @@ from app.components.text import (
     OTHER_MARKETPLACE,
     SOURCE_LINE,
     Sentence,
+    asking_part,
     body_of,
     looks_like_instruction,
     split_sentences,
@@ -578,17 +579,6 @@ class Retrieval:
 def _members(groups: dict[str, tuple[set[str], float]], term: str) -> set[str]:
     """A question term with the rule terms the glossary maps it to (itself when unmapped)."""
     return groups.get(term, ({term}, 0.0))[0]
-
-
-_SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
-
-
-def asking_part(question: str) -> str:
-    """The sentences that ask ("...What do I do?"), without the story told before them: a
-    scenario's names and details are context, not what the answer must hold."""
-    parts = [p for p in _SENTENCE_END.split(question.strip()) if p]
-    asking = [p for p in parts if p.endswith("?")]
-    return " ".join(asking) if asking else question
 
 
 def _names_missing(

@@ -37,6 +37,17 @@ OTHER_MARKETPLACE = re.compile(
 )
 
 
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+|(?<=[。？！])\s*")
+
+
+def asking_part(question: str) -> str:
+    """The sentences that ask ("...What do I do?"), without the story told before them: a
+    scenario's names and details are context, not what the answer must hold."""
+    parts = [p.strip() for p in _SENTENCE_END.split(question.strip()) if p.strip()]
+    asking = [p for p in parts if p.endswith(("?", "？"))]
+    return " ".join(asking) if asking else question
+
+
 BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")  # a list item's marker
 _ABBREVIATIONS = (
     "e.g",
