@@ -134,7 +134,14 @@ _QUESTION_WORDS = [
     "s",
     "t",
 ]
-_STOP = frozenset(STOPWORDS_EN) | frozenset(_QUESTION_WORDS) | {"aliexpress", "seller", "sellers"}
+# the platform's own name and its short forms ("AE", "ali") are in every rule: no search term
+_STOP = frozenset(STOPWORDS_EN) | frozenset(_QUESTION_WORDS) | {
+    "aliexpress",
+    "ae",
+    "ali",
+    "seller",
+    "sellers",
+}
 
 
 @dataclass(frozen=True)
