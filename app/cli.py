@@ -488,7 +488,8 @@ def calibrate(
     report.model.save(target)
     console.print(
         f"Fitted on {report.questions} dev questions ({report.answerable} covered): "
-        f"threshold {report.model.threshold:.3f}, caution below "
+        f"threshold {report.model.threshold:.3f} (other languages "
+        f"{report.model.translated_threshold or report.model.threshold:.3f}), caution below "
         f"{report.model.caution_below:.3f}; out of fold: AUC {report.cv_auc:.3f}, "
         f"false refusals {report.cv_false_refusals:.3f}, "
         f"refusal recall {report.cv_refusal_recall:.3f}. Written to {target}."

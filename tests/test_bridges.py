@@ -334,6 +334,32 @@ def test_calibration_keeps_false_refusals_under_the_cap():
     assert report.cv_auc > 0.8 and report.model.coef[0] > 0  # similarity raises p(answerable)
 
 
+def test_each_language_group_gets_the_false_refusal_cap():
+    """A dev split with more uncovered questions in other languages than in English teaches
+    the model that a translated question is less often covered; one threshold would then
+    withhold answers from those sellers more often. Each group meets the cap at its own."""
+    import random
+
+    from app.components.retrieval import Signals
+
+    rng = random.Random(2)
+    at = FEATURES.index("translated")
+    rows, labels = [], []
+    for i in range(400):
+        translated = i % 2
+        covered = rng.random() < (0.45 if translated else 0.8)
+        row = [0.0] * len(FEATURES)
+        row[0] = (0.6 if covered else 0.45) + rng.gauss(0, 0.07)
+        row[at] = float(translated)
+        rows.append(row)
+        labels.append(int(covered))
+    model = fit(rows, labels, max_false_refusals=0.075).model
+    assert model.translated_threshold is not None
+    assert model.translated_threshold < model.threshold
+    assert model.threshold_for(Signals(translated=1.0)) == model.translated_threshold
+    assert model.threshold_for(Signals()) == model.threshold
+
+
 def test_eval_reports_splits_with_intervals(tmp_path, assistant):
     from app.services.evaluation import evaluate, load_questions
 

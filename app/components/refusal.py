@@ -32,6 +32,14 @@ class RefusalModel:
     threshold: float  # answer at or above this probability
     caution_below: float  # answers below this carry a "closest rule, check it" line
     fitted_on: str = ""
+    # ...for a question bridged from another language: its signals come from a bag of rule
+    # terms, so the same false-refusal cap is met at its own threshold (None: `threshold`)
+    translated_threshold: float | None = None
+
+    def threshold_for(self, signals: Signals) -> float:
+        if signals.translated and self.translated_threshold is not None:
+            return self.translated_threshold
+        return self.threshold
 
     def probability(self, signals: Signals) -> float:
         values = signals.as_vector()

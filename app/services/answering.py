@@ -407,7 +407,11 @@ class Assistant:
 
     def compose(self, evidence: Evidence) -> Answer:
         """The quoted answer: the best sentences, or a refusal when the evidence is weak."""
-        threshold = self.refusal.threshold if self.refusal else self.settings.refusal_threshold
+        threshold = (
+            self.refusal.threshold_for(evidence.signals)
+            if self.refusal
+            else self.settings.refusal_threshold
+        )
         if not evidence.scored or evidence.score < threshold:
             return evidence.refusal(evidence.notes)
         notes = list(evidence.notes)
