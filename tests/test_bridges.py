@@ -155,6 +155,14 @@ def test_a_question_in_another_language_is_answered_from_the_english_rules(
     assert all(c.quote in reader(c.source) for c in answer.citations)
 
 
+def test_sellers_questions_still_weigh_as_evidence_for_another_language(assistant):
+    """They never rank a bag of bridged rule terms, but how close the nearest one is still
+    tells the refusal decision what an English question's signal tells it."""
+    found = assistant.retrieval.find("weapons ammunition sell", 8, translated=True)
+    assert any(p.asked > 0 for p in found.passages)
+    assert found.signals.best_ask >= max(p.dense for p in found.passages)
+
+
 def test_other_languages_are_never_spell_corrected_into_english(assistant):
     answer = assistant.ask("¿Cuánto tiempo tengo para responder a una disputa?")
     assert answer.language == "es"

@@ -12,7 +12,7 @@ import math
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from itertools import pairwise
 
@@ -402,7 +402,11 @@ class Retrieval:
         vector = self.embed_query(query)
         lexical = f"{query} {bridge.rule_text}".strip()
         asked = {} if translated else self.asked(vector)
-        return self.retriever.search(lexical, vector, k=k, asked=asked), vector
+        passages = self.retriever.search(lexical, vector, k=k, asked=asked)
+        if translated:  # not a ranking key for a bag of rule terms, but still a signal
+            asked = self.asked(vector)
+            passages = [replace(p, asked=asked.get(p.id, 0.0)) for p in passages]
+        return passages, vector
 
     def asked(self, vector: list[float]) -> dict[str, float]:
         """Chunk id -> similarity of its section's closest "sellers ask" question: a seller's
