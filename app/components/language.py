@@ -330,8 +330,7 @@ def translate(question: str, glossary: Glossary) -> Translation:
         for f in figures
         if not _ACRONYM.fullmatch(f)
         or not any(
-            re.search(rf"\b{re.escape(key)}\b", seller)
-            for key in match_keys(f, glossary.language)
+            re.search(rf"\b{re.escape(key)}\b", seller) for key in match_keys(f, glossary.language)
         )
     ]
     # Names, places and figures go with rule words (a glossary phrase, or an acronym such as

@@ -112,11 +112,14 @@ _AMOUNT = re.compile(
 # A capitalised word inside a sentence: a country, a platform, a law, a programme.
 _INNER_NAME = re.compile(r"(?<![.?!:]\s)(?<!^)\b[A-Z][A-Za-z0-9&'’-]*")
 # Capitalised, but no name: the first person and its contractions, "OK".
-_LOWER_WORD = re.compile(r"\b[a-z]{3,}\b")
 _NOT_NAMES = re.compile(r"I(?:['’](?:d|m|ve|ll))?|OK", re.I)
+# A word typed in lower case, a name when the rulebook only writes it capitalised ("canada").
+_LOWER_WORD = re.compile(r"\b[a-z]{3,}\b")
 
 
 def _other_platform(query: str, passages: list[Passage]) -> float:
+    """Another marketplace's rule is not this rulebook's, however close its words; unless the
+    best passages name that marketplace too (a rule about it, not a link to it)."""
     named = {m.group(0).lower() for m in OTHER_MARKETPLACE.finditer(query)}
     if not named:
         return 0.0
@@ -191,7 +194,7 @@ class Signals:
     unknown_names: float = 0.0  # share of its words that are names the corpus lacks (FCC, Temu)
     figure_missing: float = 0.0  # asks for a figure, and the best sentences state none
     amount_missing: float = 0.0  # asks for a sum of money, and the best sentences state none
-    names_missing: float = 0.0  # share of its inner capitalised names the top passages lack
+    names_missing: float = 0.0  # share of the names it asks about that the top passages lack
     top_sentences: float = 0.0  # mean similarity of the three best sentences to the question
     phrase_terms: float = 0.0  # share of its adjacent term pairs found together in one of them
     best_ask: float = 0.0  # closest "sellers ask" question of a section, or passage text
@@ -519,9 +522,7 @@ class Retrieval:
         signals.amount_missing = float(asks_for_amount(query) and not states_amount(best_text))
         signals.top_sentences = sum(s.semantic for s in best) / len(best)
         asking = asking_part(query)
-        signals.names_missing = _names_missing(
-            asking, groups, passages[:3], self.retriever.is_name
-        )
+        signals.names_missing = _names_missing(asking, groups, passages[:3], self.retriever.is_name)
         signals.other_platform = _other_platform(query, passages[:3])
         signals.length = math.log1p(len(groups))
         signals.phrase_terms = _phrase_share(query, groups, [s.sentence.text for s in best])
@@ -592,7 +593,8 @@ def _names_missing(
     is_name: Callable[[str], bool] = lambda _: False,
 ) -> float:
     """A country, platform or programme the question names but the best passages never mention
-    ("VAT in Japan", "eBay's limit") usually means the rulebook answers a neighbouring case."""
+    ("VAT in Japan", "eBay's limit") usually means the rulebook answers a neighbouring case.
+    The caller passes the sentences that ask: a name in a scenario's story is context."""
     present = set(
         terms(without_addresses(" ".join(f"{p.title} {p.section} {p.text}" for p in passages)))
     )

@@ -135,13 +135,8 @@ _QUESTION_WORDS = [
     "t",
 ]
 # the platform's own name and its short forms ("AE", "ali") are in every rule: no search term
-_STOP = frozenset(STOPWORDS_EN) | frozenset(_QUESTION_WORDS) | {
-    "aliexpress",
-    "ae",
-    "ali",
-    "seller",
-    "sellers",
-}
+_PLATFORM = {"aliexpress", "ae", "ali", "seller", "sellers"}
+_STOP = frozenset(STOPWORDS_EN) | frozenset(_QUESTION_WORDS) | _PLATFORM
 
 
 @dataclass(frozen=True)
