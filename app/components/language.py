@@ -290,8 +290,9 @@ def _is_name(word: str) -> bool:
     return word[0].isupper() and any(c.islower() for c in word[1:])
 
 
-def _carried_words(question: str, glossary: Glossary, matched: list[tuple[str, str]]) -> list[str]:
-    """Words kept as written: see `_LATIN_WORD` (acronyms are kept as figures already)."""
+def _carried_words(question: str, glossary: Glossary, seller: str) -> list[str]:
+    """Words kept as written: see `_LATIN_WORD` (acronyms are kept as figures already); a
+    word inside a phrase the glossary matched (`seller`) is bridged already."""
     if glossary.language in _SCRIPT:
         words = [w for w in _LATIN_WORD.findall(question) if not w.isupper()]
     else:
@@ -304,7 +305,6 @@ def _carried_words(question: str, glossary: Glossary, matched: list[tuple[str, s
         ]
         if glossary.language == "tr":
             words += [w for w in _SUFFIXED_NAME.findall(asking) if _is_name(w)]
-    seller = " ".join(written for written, _ in matched)  # as matched: folded, plain or stemmed
     return [
         word
         for word in dict.fromkeys(words)
@@ -322,8 +322,9 @@ def translate(question: str, glossary: Glossary) -> Translation:
     if glossary.language == "zh":
         question = _CN_COUNT.sub(_cn_count, question)
     figures = [_figure(m.group().strip()) for m in _FIGURE.finditer(question)]
-    # an acronym inside a matched phrase is bridged already ("compradores de la UE" -> EU
-    # buyers): kept as well, it would read as a name the rulebook lacks
+    # the phrases as matched (folded, plain or stemmed): an acronym inside one is bridged
+    # already ("compradores de la UE" -> EU buyers); kept as well, it would read as a name the
+    # rulebook lacks
     seller = " ".join(written for written, _ in matched)
     figures = [
         f
@@ -341,7 +342,7 @@ def translate(question: str, glossary: Glossary) -> Translation:
     ]
     if not rule_words:
         return Translation(glossary.language, "", matched, 1.0)
-    kept = _carried_words(question, glossary, matched)
+    kept = _carried_words(question, glossary, seller)
     query = " ".join(dict.fromkeys([*english, *kept, *figures])).strip()
     return Translation(glossary.language, query, matched, _unbridged(question, matched))
 
