@@ -241,3 +241,14 @@ def test_each_part_of_a_two_part_question_gets_a_sentence(assistant):
     answer = assistant.ask("How long do I have to ship an order, and what happens if I ship late?")
     assert not answer.refused
     assert any("not shipped within" in c.quote for c in answer.citations), answer.text
+
+
+def test_a_figure_just_below_the_cut_still_leads_the_answer(assistant):
+    """The closest sentences talk about counter-notices without the deadline; the one that
+    states the working days scores a little lower and is reached for, then leads."""
+    answer = assistant.ask(
+        "Un titular de marca presentó una queja contra uno de mis anuncios en la plataforma IPP "
+        "de Alibaba. ¿Cuántos días hábiles tengo para mandar la primera contranotificación?"
+    )
+    assert not answer.refused
+    assert re.search(r"\b3 (working|business) days\b", answer.text), answer.text

@@ -558,3 +558,30 @@ def test_a_name_in_the_story_is_context_not_what_is_asked(container):
     asked = container.retrieval.find("What refund deadline applies in Liechtenstein?", 8)
     assert story.names_missing == 0.0
     assert asked.signals.names_missing == 1.0
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "kept", "not_kept"),
+    [
+        # Turkish "ne kadar" is "how long" as often as "how much": bare, it asks for no sum
+        ("tr", "Ceza puanları sicilde ne kadar kalıyor?", {"how long"}, {"how much"}),
+        ("tr", "Şikayet etmek için ne kadar vaktim var?", {"how long"}, {"how much"}),
+    ],
+)
+def test_an_ambiguous_phrase_takes_its_meaning_from_a_longer_one(
+    language, question, kept, not_kept
+):
+    glossary = load_glossaries(GLOSSARIES)[language]
+    found = {en for _, en in glossary.phrases_in(question)}
+    assert kept <= found and not (not_kept & found), found
+
+
+def test_a_buyer_in_any_eu_country_reaches_the_eu_rules(assistant):
+    """The rulebook speaks of the EU; a seller names the buyer's country."""
+    answer = assistant.ask(
+        "Un client en Belgique me dit que la douane a retenu son colis (2 articles, 800 g) pour "
+        "suspicion de contrefaçon. Elle peut le détruire sans passer par le titulaire de la "
+        "marque ? Et il a combien de temps pour s'y opposer ?"
+    )
+    assert not answer.refused, answer.text
+    assert any(c.source.startswith("customs") for c in answer.citations), answer.citations

@@ -50,6 +50,10 @@ UNCERTAIN_NOTE = (
 )
 PART_CANDIDATES = 12  # the best-scored sentences a question's part may add one from
 PART_MIN_SHARE = 0.5  # ...holding at least this share of the part's terms, by rarity
+# when no chosen sentence states the asked figure: the best-scored sentences searched for it,
+# and the least share of the best score the one found must have
+REACH_CANDIDATES = 8
+REACH_MIN_RELATIVE = 0.45
 _SOURCE_TAIL = re.compile(r"\s*Sources?:.*$", re.I)
 BORDERLINE_NOTE = (
     "This is the closest rule the knowledge base has; check that it answers your question."
@@ -504,10 +508,14 @@ class Assistant:
             picked.append(cand)
         lead = picked[0]
         if asks_for_figure(question):
-            lead = next((p for p in picked if states_figure(p.sentence.text)), lead)
             kind = next((states for asks, states in ANSWER_KINDS if asks(question)), None)
-            if kind is not None:
-                lead = next((p for p in picked if kind(p.sentence.text)), lead)
+            for states in (states_figure, kind):
+                if states is None:
+                    continue
+                found = _reach(picked, scored, states)
+                if found is not None and found not in picked:
+                    picked.append(found)
+                lead = found or lead
         picked = self._each_part(question, picked, scored)
         picked = _with_continuations(picked, scored, self.settings.answer_sentences + 4)
         picked = _with_intros(picked, scored)
@@ -520,6 +528,21 @@ _PART_BREAK = re.compile(
     r"can|could|do|does|did|was|were|will|would|should|must|if)\b)",
     re.I,
 )
+
+
+def _reach(
+    picked: list[Scored], scored: list[Scored], states: Callable[[str], bool]
+) -> Scored | None:
+    """The chosen sentence that states what the question asks for; when none does, the best
+    one a little further down that does (the figure often sits one sentence past the cut)."""
+    found = next((p for p in picked if states(p.sentence.text)), None)
+    if found is not None:
+        return found
+    floor = REACH_MIN_RELATIVE * scored[0].score
+    return next(
+        (s for s in scored[:REACH_CANDIDATES] if s.score >= floor and states(s.sentence.text)),
+        None,
+    )
 
 
 def _share(weights: dict[str, float], text: str) -> float:
