@@ -585,3 +585,28 @@ def test_a_buyer_in_any_eu_country_reaches_the_eu_rules(assistant):
     )
     assert not answer.refused, answer.text
     assert any(c.source.startswith("customs") for c in answer.citations), answer.citations
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "parts"),
+    [
+        (
+            "zh",
+            "关于提现问两个问题：1）提美元每笔手续费是多少？2）提人民币到支付宝收不收费？",
+            ("withdrawal usd fee", "rmb alipay payment fee"),
+        ),
+        (
+            "pt",
+            "Quando o dinheiro de um pedido é liberado pra mim? E dá pra receber mais rápido?",
+            ("money order released", "early release"),
+        ),
+        ("es", "¿Cuántos días tengo para responder a una solicitud de reembolso?", ()),
+    ],
+)
+def test_each_ask_of_a_translated_question_keeps_its_own_terms(language, question, parts):
+    """The bag of rule terms mixes a question's asks; the answer needs a sentence for each."""
+    glossary = load_glossaries(GLOSSARIES)[language]
+    found = translate(question, glossary).parts
+    assert len(found) == len(parts)
+    for got, want in zip(found, parts, strict=True):
+        assert set(want.split()) <= set(got.split()), found

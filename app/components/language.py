@@ -131,6 +131,9 @@ class Translation:
     # share of the question's letters no glossary phrase covers: high when only a word or two
     # of it is rule vocabulary ("¿la capital de Francia?"), low for a rule question
     unbridged: float = 0.0
+    # each question sentence's rule terms, when it asks more than one thing: the bag above
+    # mixes them, and an answer should hold a sentence for each
+    parts: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=4)
@@ -344,7 +347,36 @@ def translate(question: str, glossary: Glossary) -> Translation:
         return Translation(glossary.language, "", matched, 1.0)
     kept = _carried_words(question, glossary, seller)
     query = " ".join(dict.fromkeys([*english, *kept, *figures])).strip()
-    return Translation(glossary.language, query, matched, _unbridged(question, matched))
+    return Translation(
+        glossary.language,
+        query,
+        matched,
+        _unbridged(question, matched),
+        _parts(question, glossary),
+    )
+
+
+# Where a question's next ask starts: after a question or full stop mark, on a new line, or
+# at a number that opens a list item ("1) ... 2) ...", "2、").
+_ASK_BREAK = re.compile(r"(?<=[?？!！。])\s*|\n+|\s*(?<!\d)(?=\d[).）、]\s*\D)")
+
+
+def _parts(question: str, glossary: Glossary) -> tuple[str, ...]:
+    """The rule terms of each sentence that has some, when there are two or more (a line
+    that ends in a colon introduces the next one and joins it)."""
+    pieces: list[str] = []
+    for piece in _ASK_BREAK.split(question):
+        if pieces and pieces[-1].rstrip().endswith((":", "：")):
+            pieces[-1] += piece
+        else:
+            pieces.append(piece)
+    parts = []
+    for piece in pieces:
+        bounds = word_bounds(piece, glossary.language)
+        words = dict.fromkeys(en for _, en in glossary.phrases_in(piece, bounds))
+        if words:
+            parts.append(" ".join(words))
+    return tuple(parts) if len(parts) > 1 else ()
 
 
 def _letters(text: str) -> int:

@@ -116,6 +116,7 @@ class Evidence:
     score: float  # p(answerable) from the refusal model, else the hand-weighted score
     signals: Signals = field(default_factory=Signals)
     old_rule_years: float = 2.0  # quoted rule text older than this gets a warning
+    parts: tuple[str, ...] = ()  # a translated question's asks, one bag of rule terms each
 
     def answer(
         self, text: str, citations: list[Citation], notes: list[str], **extra: Any
@@ -294,9 +295,12 @@ class Assistant:
         with no rule word is refused before any search."""
         if not translation.english:
             return Answer(screened.text, REFUSAL_TEXT, refused=True, notes=screened.notes)
-        return self.gather(
+        evidence = self.gather(
             screened.text, translation.english, screened.notes, True, translation.unbridged
         )
+        if isinstance(evidence, Evidence):
+            evidence.parts = translation.parts
+        return evidence
 
     def _foreign(
         self,
@@ -422,7 +426,7 @@ class Assistant:
         if self.refusal and evidence.score < self.refusal.caution_below:
             notes.append(BORDERLINE_NOTE)
         chosen, conflict = _with_conflict(
-            self._choose(evidence.scored, evidence.standalone),
+            self._choose(evidence.scored, evidence.standalone, evidence.parts),
             evidence.scored,
             self.settings.conflict_min_relative,
         )
@@ -472,11 +476,12 @@ class Assistant:
         return _compose(chosen)[1]
 
     # -- internals ----------------------------------------------------------------------------
-    def _each_part(self, question: str, picked: list[Scored], scored: list[Scored]) -> list[Scored]:
+    def _each_part(
+        self, parts: list[str] | tuple[str, ...], picked: list[Scored], scored: list[Scored]
+    ) -> list[Scored]:
         """A question in parts gets, for each part, the best-scored sentence among the
         candidates that holds most of that part's terms (by rarity), when no chosen sentence
         holds as much of it."""
-        parts = question_parts(question)
         if len(parts) < 2:
             return picked
         pool = scored[:PART_CANDIDATES]
@@ -492,7 +497,9 @@ class Assistant:
                 out.append(best)
         return out
 
-    def _choose(self, scored: list[Scored], question: str = "") -> list[Scored]:
+    def _choose(
+        self, scored: list[Scored], question: str = "", parts: tuple[str, ...] = ()
+    ) -> list[Scored]:
         """The best sentences (close to the top score, no near-duplicates): the one that
         answers first (for "how long / how many" the best one stating a figure), then the
         others in reading order."""
@@ -516,7 +523,7 @@ class Assistant:
                 if found is not None and found not in picked:
                     picked.append(found)
                 lead = found or lead
-        picked = self._each_part(question, picked, scored)
+        picked = self._each_part(parts or question_parts(question), picked, scored)
         picked = _with_continuations(picked, scored, self.settings.answer_sentences + 4)
         picked = _with_intros(picked, scored)
         picked.sort(key=lambda s: (s.passage_rank, s.sentence.start))
