@@ -610,3 +610,16 @@ def test_each_ask_of_a_translated_question_keeps_its_own_terms(language, questio
     assert len(found) == len(parts)
     for got, want in zip(found, parts, strict=True):
         assert set(want.split()) <= set(got.split()), found
+
+
+@pytest.mark.parametrize(
+    ("language", "question"),
+    [
+        ("es", "en mercado libre cuantos dias tengo para despachar un pedido?"),
+        ("ko", "쿠팡 로켓그로스는 판매 수수료가 카테고리별로 어떻게 되나요?"),
+    ],
+)
+def test_another_marketplace_named_in_another_language_is_refused(assistant, language, question):
+    """The bag of rule terms keeps the marketplace's name: its rules are not AliExpress's."""
+    assert language in translate(question, load_glossaries(GLOSSARIES)[language]).language
+    assert assistant.ask(question).refused
