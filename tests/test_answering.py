@@ -252,3 +252,27 @@ def test_a_figure_just_below_the_cut_still_leads_the_answer(assistant):
     )
     assert not answer.refused
     assert re.search(r"\b3 (working|business) days\b", answer.text), answer.text
+
+
+def test_a_figure_the_rulebook_says_it_lacks_is_refused_with_the_reason(assistant):
+    """The rulebook says the serious false-shipment figure was missing from its source: the
+    answer says so and quotes that sentence instead of offering the ordinary case's 2 points."""
+    answer = assistant.ask("exactly how many points do I lose for a serious false shipment?")
+    assert answer.refused
+    assert "does not give the figure" in answer.text
+    assert answer.citations and "missing from the source" in answer.citations[0].quote
+
+
+@pytest.mark.parametrize(
+    ("text", "figure"),
+    [
+        ("Article 44 of the GPSR does not fix the fines.", False),
+        ("Articles 9 and 19 name the manufacturer's duties.", False),
+        ("The buyer has 15 days to return it.", True),
+        ("Regulation (EU) 2023/988 applies from 13 December 2024.", True),
+    ],
+)
+def test_a_law_s_article_number_is_no_figure(text, figure):
+    from app.components.retrieval import states_figure
+
+    assert states_figure(text) is figure

@@ -74,8 +74,16 @@ def asks_for_figure(question: str) -> bool:
     return bool(_ASKS_FIGURE.search(question)) or any(asks(question) for asks, _ in ANSWER_KINDS)
 
 
+# A law's article or number names where a rule is, not an amount or a time: "Article 44 does
+# not fix the fines" gives no figure.
+_LAW_NUMBER = re.compile(
+    r"\b(?:Articles?|Art\.|Section|Regulation(?: \((?:EU|EC)\))?|Directive(?: \(EU\))?)"
+    r"\s+\d[\d/()a-z.]*(?:\s*(?:and|or|,)\s*\d[\d/()a-z.]*)*"
+)
+
+
 def states_figure(text: str) -> bool:
-    return bool(_FIGURE.search(text))
+    return bool(_FIGURE.search(_LAW_NUMBER.sub("", text)))
 
 
 _ASKS_DURATION = re.compile(

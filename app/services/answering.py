@@ -55,6 +55,10 @@ PART_MIN_SHARE = 0.5  # ...holding at least this share of the part's terms, by r
 REACH_CANDIDATES = 8
 REACH_MIN_RELATIVE = 0.45
 _SOURCE_TAIL = re.compile(r"\s*Sources?:.*$", re.I)
+FIGURE_NOT_GIVEN = (
+    "The knowledge base covers this topic but does not give the figure asked for, so I won't "
+    "guess one. What it says:"
+)
 BORDERLINE_NOTE = (
     "This is the closest rule the knowledge base has; check that it answers your question."
 )
@@ -140,11 +144,11 @@ class Evidence:
             **extra,
         )
 
-    def refusal(self, notes: list[str], **extra: Any) -> Answer:
+    def refusal(self, notes: list[str], text: str = "", **extra: Any) -> Answer:
         """The "not covered" answer, with the closest passages to look at instead."""
         return Answer(
             self.question,
-            REFUSAL_TEXT,
+            text or REFUSAL_TEXT,
             refused=True,
             passages=self.passages,
             notes=notes,
@@ -430,6 +434,12 @@ class Assistant:
             evidence.scored,
             self.settings.conflict_min_relative,
         )
+        unknown = _figure_not_given(evidence.standalone, chosen)
+        if unknown is not None:
+            text, citations = _compose([unknown])
+            return evidence.refusal(
+                evidence.notes, f"{FIGURE_NOT_GIVEN} {text}", citations=citations
+            )
         text, citations = _compose(chosen)
         if conflict is not None:
             passage, span = conflict
@@ -535,6 +545,34 @@ _PART_BREAK = re.compile(
     r"can|could|do|does|did|was|were|will|would|should|must|if)\b)",
     re.I,
 )
+
+
+# A rule sentence saying the figure is not known: the rulebook has the topic, not the number.
+_NOT_GIVEN = re.compile(
+    r"\b(?:could not be found|no official figure|gives no (?:point value|figure|amount|number|year)"
+    r"|does not fix|(?:figure|amount|number|value) (?:was|were|is) (?:not|never) "
+    r"(?:given|published|found)|(?:was|were) (?:cut off|missing from the source))\b",
+    re.I,
+)
+
+
+def _figure_not_given(question: str, chosen: list[Scored]) -> Scored | None:
+    """The chosen sentence that says the asked figure is not given, when it answers the
+    question better than any chosen sentence stating a figure of the kind asked: "how big is
+    the fine in Germany?" has the answer that there is no fixed one, which is a refusal to
+    quote a number, with the reason shown."""
+    if not asks_for_figure(question):
+        return None
+    unknown = max(
+        (s for s in chosen if _NOT_GIVEN.search(s.sentence.text)),
+        key=lambda s: s.score,
+        default=None,
+    )
+    if unknown is None:
+        return None
+    kind = next((states for asks, states in ANSWER_KINDS if asks(question)), states_figure)
+    stating = [s.score for s in chosen if s is not unknown and kind(s.sentence.text)]
+    return unknown if unknown.score > max(stating, default=0.0) else None
 
 
 def _reach(
