@@ -26,6 +26,7 @@ from app.components.retrieval import (
     Signals,
     asks_for_figure,
     sentence_source,
+    states_duration,
     states_figure,
 )
 from app.components.retriever import Passage
@@ -524,8 +525,8 @@ class Assistant:
                 continue
             picked.append(cand)
         lead = picked[0]
-        if asks_for_figure(question):
-            kind = next((states for asks, states in ANSWER_KINDS if asks(question)), None)
+        kind = next((states for asks, states in LEAD_KINDS if asks(question)), None)
+        if asks_for_figure(question) or kind is not None:
             for states in (states_figure, kind):
                 if states is None:
                     continue
@@ -538,6 +539,14 @@ class Assistant:
         picked = _with_intros(picked, scored)
         picked.sort(key=lambda s: (s.passage_rank, s.sentence.start))
         return _lead_with(lead, picked)
+
+
+# "Is there a deadline?", "until when?": a length of time leads the answer (these words are
+# left out of the refusal model's figure signals, where they did not help).
+_ASKS_DEADLINE = re.compile(
+    r"\b(?:deadline|time limit|time frame|timeframe|until when|by when)\b", re.I
+)
+LEAD_KINDS = ((lambda q: bool(_ASKS_DEADLINE.search(q)), states_duration), *ANSWER_KINDS)
 
 
 _PART_BREAK = re.compile(

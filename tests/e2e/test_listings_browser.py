@@ -25,7 +25,7 @@ def test_catalogue_upload_in_the_browser(app_url, page, tmp_path):
     assert f"23 of {len(samples.expected())}" in _main_text(page)
     finding = page.get_by_text("p05 · Brand spelled in disguise", exact=False).first
     finding.click()
-    page.get_by_text("hiding infringement on purpose", exact=False).first.wait_for()
+    page.get_by_text("hiding infringement deliberately", exact=False).first.wait_for()
     assert "N1ke" in _main_text(page)
     shot(page, "listings-01-catalogue")
     with page.expect_download() as download:
