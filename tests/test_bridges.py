@@ -623,3 +623,14 @@ def test_another_marketplace_named_in_another_language_is_refused(assistant, lan
     """The bag of rule terms keeps the marketplace's name: its rules are not AliExpress's."""
     assert language in translate(question, load_glossaries(GLOSSARIES)[language]).language
     assert assistant.ask(question).refused
+
+
+def test_a_place_in_a_translated_story_is_context_not_the_question(assistant):
+    """'My maker is in China' tells the story; the question is what the listing must show,
+    and the rulebook not naming China beside it is no reason to refuse."""
+    question = "gpsr jdois mettre quoi sur la fiche produit exactement?? mon fabricant est en chine"
+    translation = translate(question, load_glossaries(GLOSSARIES)["fr"])
+    assert "china" in translation.english and "china" not in translation.asking
+    answer = assistant.ask(question)
+    assert not answer.refused, answer.text
+    assert any(c.source.startswith("eu-product-safety") for c in answer.citations)

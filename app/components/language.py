@@ -134,6 +134,9 @@ class Translation:
     # each question sentence's rule terms, when it asks more than one thing: the bag above
     # mixes them, and an answer should hold a sentence for each
     parts: tuple[str, ...] = ()
+    # the rule terms of the sentences that ask, when a story comes before them ("my maker is in
+    # China. What must the listing show?"): a place in the story is context, not the question
+    asking: str = ""
 
 
 @lru_cache(maxsize=4)
@@ -349,12 +352,14 @@ def translate(question: str, glossary: Glossary) -> Translation:
     carried = {word.lower() for word in kept}
     platforms = [name for name in _marketplaces(question) if name not in carried]
     query = " ".join(dict.fromkeys([*english, *kept, *figures, *platforms])).strip()
+    asking = asking_part(question)
     return Translation(
         glossary.language,
         query,
         matched,
         _unbridged(question, matched),
         _parts(question, glossary),
+        translate(asking, glossary).english if asking != question else "",
     )
 
 

@@ -436,13 +436,21 @@ class Retrieval:
         best = np.maximum.reduceat(matrix @ np.asarray(vector, dtype=np.float32), starts)
         return dict(zip(chunk_ids, best.tolist(), strict=True))
 
-    def find(self, query: str, k: int, translated: bool = False, unbridged: float = 0.0) -> Found:
+    def find(
+        self,
+        query: str,
+        k: int,
+        translated: bool = False,
+        unbridged: float = 0.0,
+        asking: str = "",
+    ) -> Found:
         """Rank passages as `ranked` does, then score the sentences of the top passages
-        against the question."""
+        against the question (`asking`: the terms of the sentences that ask, when the caller
+        knows them better than the query's own punctuation shows)."""
         bridge = self.bridge(query)
         passages, vector = self.ranked(query, k, bridge, translated)
         top = passages[: self.weights.scored_passages]
-        scored, signals = self.score(query, vector, top, bridge)
+        scored, signals = self.score(query, vector, top, bridge, asking)
         if len(passages) > 1:
             signals.dense_margin = passages[0].dense - max(p.dense for p in passages[1:])
         best_lexical = max((p.lexical for p in passages), default=0.0)
@@ -461,6 +469,7 @@ class Retrieval:
         vector: list[float],
         passages: list[Passage],
         bridge: Bridge | None = None,
+        asking: str = "",
     ) -> tuple[list[Scored], Signals]:
         """Score every quotable sentence of `passages`, and measure how well the evidence as a
         whole answers the question.
@@ -529,7 +538,7 @@ class Retrieval:
         signals.figure_missing = float(asks_figure and not states_figure(best_text))
         signals.amount_missing = float(asks_for_amount(query) and not states_amount(best_text))
         signals.top_sentences = sum(s.semantic for s in best) / len(best)
-        asking = asking_part(query)
+        asking = asking or asking_part(query)
         signals.names_missing = _names_missing(asking, groups, passages[:3], self.retriever.is_name)
         signals.other_platform = _other_platform(query, passages[:3])
         signals.length = math.log1p(len(groups))

@@ -300,12 +300,7 @@ class Assistant:
         with no rule word is refused before any search."""
         if not translation.english:
             return Answer(screened.text, REFUSAL_TEXT, refused=True, notes=screened.notes)
-        evidence = self.gather(
-            screened.text, translation.english, screened.notes, True, translation.unbridged
-        )
-        if isinstance(evidence, Evidence):
-            evidence.parts = translation.parts
-        return evidence
+        return self.gather(screened.text, translation.english, screened.notes, translation)
 
     def _foreign(
         self,
@@ -372,12 +367,12 @@ class Assistant:
         question: str,
         standalone: str,
         notes: list[str],
-        translated: bool = False,
-        unbridged: float = 0.0,
+        translation: Translation | None = None,
     ) -> Evidence | Answer:
         """Search for a standalone question and score the evidence. An English question has
-        its typos fixed here; a `translated` one (rule terms from another language) is never
+        its typos fixed here; a `translation` (rule terms from another language) is never
         spell-corrected, and the refusal model knows its signals come from a bag of terms."""
+        translated = translation is not None
         self.retrieval.refresh()
         if not translated:
             standalone = self.retrieval.correct(standalone)
@@ -399,7 +394,8 @@ class Assistant:
             standalone,
             max(k, self.settings.evidence.candidates, self.writer.sources),
             translated,
-            unbridged,
+            translation.unbridged if translation else 0.0,
+            translation.asking if translation else "",
         )
         score = (
             self.refusal.probability(found.signals)
@@ -416,6 +412,7 @@ class Assistant:
             score,
             found.signals,
             self.settings.old_rule_years,
+            translation.parts if translation else (),
         )
 
     def compose(self, evidence: Evidence) -> Answer:
