@@ -543,7 +543,23 @@ class Assistant:
 _ASKS_DEADLINE = re.compile(
     r"\b(?:deadline|time limit|time frame|timeframe|until when|by when)\b", re.I
 )
-LEAD_KINDS = ((lambda q: bool(_ASKS_DEADLINE.search(q)), states_duration), *ANSWER_KINDS)
+# "Is my shop done for?", "what happens if...?": what the rule does to the seller leads.
+_ASKS_CONSEQUENCE = re.compile(
+    r"\b(?:what happens|what will happen|what would happen|done for|in trouble|cooked"
+    r"|worst case|get (?:me )?(?:banned|closed|shut down|suspended)|consequences?|punish\w*"
+    r"|penalt(?:y|ies))\b",
+    re.I,
+)
+_CONSEQUENCE = re.compile(
+    r"\b(?:clos\w*|terminat\w*|freez\w*|frozen|suspend\w*|ban(?:s|ned)?|delist\w*|remov\w*"
+    r"|deduct\w*|points?|fines?|refund\w*|blocked)\b",
+    re.I,
+)
+LEAD_KINDS = (
+    (lambda q: bool(_ASKS_DEADLINE.search(q)), states_duration),
+    *ANSWER_KINDS,
+    (lambda q: bool(_ASKS_CONSEQUENCE.search(q)), lambda t: bool(_CONSEQUENCE.search(t))),
+)
 
 
 _PART_BREAK = re.compile(
