@@ -281,6 +281,6 @@ def test_a_law_s_article_number_is_no_figure(text, figure):
 def test_a_question_about_consequences_gets_the_consequence(assistant):
     """'Is my shop done for?' is answered with what closes a shop, not only with what a
     strike is."""
-    answer = assistant.ask("got my third strike for selling knock-off sneakers, is my shop done for?")
+    answer = assistant.ask("got my third strike for selling knock-offs, is my shop done for?")
     assert not answer.refused
     assert re.search(r"\bclos(e|es|ed|ure)\b", answer.text), answer.text

@@ -634,3 +634,10 @@ def test_a_place_in_a_translated_story_is_context_not_the_question(assistant):
     answer = assistant.ask(question)
     assert not answer.refused, answer.text
     assert any(c.source.startswith("eu-product-safety") for c in answer.citations)
+
+
+def test_a_number_inside_a_chinese_phrase_keeps_its_own_figure():
+    """365天 is a year: the 5天 inside it is no second rule term."""
+    glossary = load_glossaries(GLOSSARIES)["zh"]
+    found = {en for _, en in glossary.phrases_in("365天销售考核")}
+    assert "365 days" in found and "5 days" not in found, found

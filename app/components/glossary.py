@@ -369,7 +369,9 @@ def _inner_phrases(phrase: str, spaceless: bool) -> Iterator[str]:
         n = len(phrase)
         for size in range(n - 1, 1, -1):
             for begin in range(n - size + 1):
-                yield phrase[begin : begin + size]
+                # a run never starts inside a number: 365天 holds no 5天
+                if not (begin and phrase[begin].isdigit() and phrase[begin - 1].isdigit()):
+                    yield phrase[begin : begin + size]
         return
     words = phrase.split(" ")
     for size in range(len(words) - 1, 0, -1):
