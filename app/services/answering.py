@@ -522,7 +522,7 @@ class Assistant:
                 continue
             picked.append(cand)
         lead = picked[0]
-        kind = next((states for asks, states in LEAD_KINDS if asks(question)), None)
+        kind = _asked_kind(question, LEAD_KINDS)
         if asks_for_figure(question) or kind is not None:
             for states in (states_figure, kind):
                 if states is None:
@@ -569,6 +569,14 @@ _PART_BREAK = re.compile(
 )
 
 
+def _asked_kind(
+    question: str, kinds: Sequence[tuple[Callable[[str], bool], Callable[[str], bool]]]
+) -> Callable[[str], bool] | None:
+    """How to see that a sentence states what the question asks for: the first (most
+    specific) of `kinds` the question asks, or None."""
+    return next((states for asks, states in kinds if asks(question)), None)
+
+
 # A rule sentence saying the figure is not known: the rulebook has the topic, not the number.
 _NOT_GIVEN = re.compile(
     r"\b(?:could not be found|no official figure|gives no (?:point value|figure|amount|number|year)"
@@ -592,7 +600,7 @@ def _figure_not_given(question: str, chosen: list[Scored]) -> Scored | None:
     )
     if unknown is None:
         return None
-    kind = next((states for asks, states in ANSWER_KINDS if asks(question)), states_figure)
+    kind = _asked_kind(question, ANSWER_KINDS) or states_figure
     stating = [s.score for s in chosen if s is not unknown and kind(s.sentence.text)]
     return unknown if unknown.score > max(stating, default=0.0) else None
 
