@@ -479,12 +479,12 @@ def calibrate(
     # The signals do not depend on a fitted model; the quoted engine is enough to collect them.
     settings = get_settings().updated(refusal_model=None, llm_provider="extractive")
     try:
-        rows, labels = collect(build(settings).assistant, items)
+        rows, labels, held = collect(build(settings).assistant, items)
     except EXPECTED as exc:
         raise _fail(str(exc)) from None
     if len(set(labels)) < 2:
         raise _fail("The dev split needs both covered and uncovered questions to calibrate.")
-    report = fit(rows, labels, max_false_refusals)
+    report = fit(rows, labels, max_false_refusals, held=held)
     report.model.save(target)
     console.print(
         f"Fitted on {report.questions} dev questions ({report.answerable} covered): "

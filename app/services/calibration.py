@@ -28,11 +28,15 @@ class CalibrationReport:
     cv_auc: float
 
 
-def collect(assistant: Assistant, items: list[EvalItem]) -> tuple[list[list[float]], list[int]]:
-    """Signals and labels (1 = the rulebook answers it) of questions that reach scoring;
-    questions ended before retrieval (declined, empty) are not the model's to decide."""
+def collect(
+    assistant: Assistant, items: list[EvalItem]
+) -> tuple[list[list[float]], list[int], list[bool]]:
+    """Signals, labels (1 = the rulebook answers it) and `held_from_glossary` of questions
+    that reach scoring; questions ended before retrieval (declined, empty) are not the
+    model's to decide."""
     rows: list[list[float]] = []
     labels: list[int] = []
+    held: list[bool] = []
     for item in items:
         screened = assistant.screen(item.question)
         if isinstance(screened, Answer):
@@ -47,7 +51,8 @@ def collect(assistant: Assistant, items: list[EvalItem]) -> tuple[list[list[floa
             continue
         rows.append(evidence.signals.as_vector())
         labels.append(0 if item.expect.refuse else 1)
-    return rows, labels
+        held.append(item.held_from_glossary)
+    return rows, labels, held
 
 
 def fit(
@@ -56,6 +61,7 @@ def fit(
     max_false_refusals: float = 0.075,
     seed: int = 0,
     repeats: int = 10,
+    held: list[bool] | None = None,
 ) -> CalibrationReport:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
@@ -108,13 +114,20 @@ def fit(
     translated = x[:, FEATURES.index("translated")] > 0
     everyone = np.ones(len(y), dtype=bool)
     best_t = highest(~translated if (~translated & (y == 1)).sum() >= MIN_GROUP else everyone)
-    translated_t = highest(translated) if (translated & (y == 1)).sum() >= MIN_GROUP else None
+    # A glossary widened from the failures of some dev questions makes exactly those look
+    # better bridged than a new seller's question will be (round 10: 7% false refusals out
+    # of fold, 15-20% on unseen questions in the same languages). Where enough questions were
+    # held from that work, the other-language threshold is read off them alone.
+    unseen = translated & np.asarray(held if held is not None else [False] * len(y), bool)
+    group = unseen if (unseen & (y == 1)).sum() >= MIN_GROUP else translated
+    translated_t = highest(group) if (group & (y == 1)).sum() >= MIN_GROUP else None
     cut = np.where(translated, translated_t if translated_t is not None else best_t, best_t)
     # Answers below the median probability of the uncovered questions that still got an answer
     # carry a "closest rule, check it" line.
     uncovered_answered = p[(y == 0) & (p >= cut)]
     caution = float(np.median(uncovered_answered)) if len(uncovered_answered) else best_t
     scaler, logistic = search.best_estimator_.named_steps.values()
+    source = f"; other languages' threshold on {int(unseen.sum())} held from the glossaries"
     model = RefusalModel(
         features=FEATURES,
         mean=[float(v) for v in scaler.mean_],
@@ -126,7 +139,8 @@ def fit(
         caution_below=round(max(caution, best_t, translated_t or 0.0), 4),
         fitted_on=f"dev split, {len(y)} questions ({int(y.sum())} covered), 5-fold CV, "
         f"C={search.best_params_['logisticregression__C']}, threshold on out-of-fold "
-        f"probabilities averaged over {repeats} fold shufflings",
+        f"probabilities averaged over {repeats} fold shufflings"
+        + (source if group is unseen else ""),
     )
     return CalibrationReport(
         model,

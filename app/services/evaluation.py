@@ -52,6 +52,9 @@ class EvalItem(BaseModel):
     id: str
     split: Literal["dev", "test"] = "dev"
     lang: str = "en"
+    # Written after the glossaries were last widened and never used to widen them: the
+    # other-language refusal threshold is read off these (see `calibration.fit`).
+    held_from_glossary: bool = False
     category: str
     question: str
     history: list[dict[str, str]] = Field(default_factory=list)
