@@ -76,7 +76,7 @@ eval: install
 	$(BIN)/compliance ingest > /dev/null
 	$(BIN)/compliance eval --gate-split test --gate-lang en --min-recall5 0.9 \
 	  --min-citation-validity 1.0 --min-key-facts 0.8 --min-refusal-recall 0.6 \
-	  --max-false-refusals 0.1 --min-lang-key-facts zh=0.65,es=0.65,ru=0.75,pt=0.65,fr=0.65,tr=0.5,ko=0.6
+	  --max-false-refusals 0.1 --min-lang-key-facts zh=0.7,es=0.65,ru=0.75,pt=0.65,fr=0.8,tr=0.5,ko=0.6
 
 # Every figure-bearing fact of both research sheets must be in knowledge/ (issue 15).
 coverage: install
