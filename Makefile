@@ -72,6 +72,8 @@ test: install-dev
 # test questions: tr .62 -> .54, one fact; Turkish dev, 20 questions, has no false refusal).
 # Chinese went to .65 with round 10 (the refit's threshold for other languages rose .37 -> .45
 # and refuses two covered Chinese test questions: zh .77 -> .69, one question of 11).
+# Round 11 (other-language threshold read off questions held from the glossaries, .45 -> .39):
+# zh .85 and fr 1.0 on test, so their floors went back to .7 and .8.
 eval: install
 	$(BIN)/compliance ingest > /dev/null
 	$(BIN)/compliance eval --gate-split test --gate-lang en --min-recall5 0.9 \
