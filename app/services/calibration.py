@@ -118,7 +118,7 @@ def fit(
     # better bridged than a new seller's question will be (round 10: 7% false refusals out
     # of fold, 15-20% on unseen questions in the same languages). Where enough questions were
     # held from that work, the other-language threshold is read off them alone.
-    unseen = translated & np.asarray(held if held is not None else [False] * len(y), bool)
+    unseen = translated & (np.asarray(held, bool) if held is not None else False)
     group = unseen if (unseen & (y == 1)).sum() >= MIN_GROUP else translated
     translated_t = highest(group) if (group & (y == 1)).sum() >= MIN_GROUP else None
     cut = np.where(translated, translated_t if translated_t is not None else best_t, best_t)
@@ -127,7 +127,6 @@ def fit(
     uncovered_answered = p[(y == 0) & (p >= cut)]
     caution = float(np.median(uncovered_answered)) if len(uncovered_answered) else best_t
     scaler, logistic = search.best_estimator_.named_steps.values()
-    source = f"; other languages' threshold on {int(unseen.sum())} held from the glossaries"
     model = RefusalModel(
         features=FEATURES,
         mean=[float(v) for v in scaler.mean_],
@@ -140,7 +139,11 @@ def fit(
         fitted_on=f"dev split, {len(y)} questions ({int(y.sum())} covered), 5-fold CV, "
         f"C={search.best_params_['logisticregression__C']}, threshold on out-of-fold "
         f"probabilities averaged over {repeats} fold shufflings"
-        + (source if group is unseen else ""),
+        + (
+            f"; other languages' threshold on {int(unseen.sum())} held from the glossaries"
+            if group is unseen
+            else ""
+        ),
     )
     return CalibrationReport(
         model,
