@@ -243,6 +243,18 @@ def test_each_part_of_a_two_part_question_gets_a_sentence(assistant):
     assert any("not shipped within" in c.quote for c in answer.citations), answer.text
 
 
+def test_a_part_asked_in_a_sellers_words_reaches_the_rule_that_says_it(assistant):
+    """ "Which products aren't covered?" shares no word with the sentence that lists the
+    exclusions; the glossary's bridge (not covered -> exclusions) finds it for that part."""
+    answer = assistant.ask(
+        "On Free Return, how many days do buyers get to send an item back, and which products "
+        "aren't covered?"
+    )
+    assert not answer.refused
+    assert re.search(r"\b15 days\b", answer.text), answer.text
+    assert re.search(r"underwear|mobile phones", answer.text), answer.text
+
+
 def test_a_figure_just_below_the_cut_still_leads_the_answer(assistant):
     """The closest sentences talk about counter-notices without the deadline; the one that
     states the working days scores a little lower and is reached for, then leads."""

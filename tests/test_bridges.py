@@ -428,9 +428,34 @@ def test_evidence_signals_see_names_phrases_and_sums_the_best_sentences_lack(con
     # "I'd", "I've" and "OK" are capitalised but name nothing
     plain = signals("The buyer picked express but I'd rather ship standard. Is that OK?")
     assert plain.names_missing == 0.0
+    # a common word in capitals is emphasis, an acronym the rulebook lacks is a name
+    shouted = signals("we agreed a return and he STILL hasn't sent it back. do I get the money")
+    assert shouted.names_missing == 0.0
+    assert signals("Does my power bank need a UKCA mark to sell?").names_missing == 1.0
     # another marketplace's rule, typed in lower case and close to a covered one in words
     assert signals("on shopee how many penalty points do i get if i ship late?").other_platform
     assert covered.other_platform == 0.0
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "name"),
+    [
+        # an acronym touching Chinese or Korean letters has no word boundary, yet is a name
+        ("zh", "发美国的蓝牙耳机是不是必须做FCC认证？", "FCC"),
+        ("ko", "블루투스 이어폰 KC인증 꼭 받아야 하나요?", "KC"),
+        # another marketplace as its sellers write it
+        ("ko", "쇼피에서 지연 발송하면 벌점 몇 점이에요?", "쇼피"),
+        ("ru", "На Мегамаркете какой штраф за отмену заказа?", "мегамаркет"),
+    ],
+)
+def test_a_name_the_rulebook_lacks_is_carried_into_the_bridged_question(
+    language, question, name, assistant
+):
+    """Bridged to rule terms alone, these read as covered questions (certification, late
+    shipping points); the name kept in the bag is what tells the refusal they are not."""
+    english = translate(question, load_glossaries(GLOSSARIES)[language]).english
+    assert name in english
+    assert assistant.ask(question).refused
 
 
 def test_a_country_named_in_another_language_reaches_its_rulebook_name(container):

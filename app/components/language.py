@@ -32,7 +32,9 @@ _ACRONYM = re.compile(r"[A-Z]{2,6}")
 _FIGURE = re.compile(
     r"(?:EUR|USD|GBP|CNY|RMB|US\$|€|\$|£|¥)\s?\d[\d.,]*"
     r"|\d[\d.,]*\s?(?:%|€|\$|欧元|美元|евро|долларов|유로|달러|euros?|dólares|dolar|avro)?"
-    rf"|\b{_ACRONYM.pattern}\b"  # acronyms as the rulebook writes them: IOSS, GPSR, CE, DSR
+    # acronyms as the rulebook writes them (IOSS, GPSR, CE, DSR), also where Chinese or Korean
+    # text touches them ("FCC认证", "KC인증": no word boundary there)
+    rf"|(?<![A-Za-z0-9]){_ACRONYM.pattern}(?![A-Za-z0-9])"
 )
 # Countries and regions the lexicons bridge: they place a rule ("VAT in Spain") but are no rule
 # by themselves ("the best football team in Brazil?", "a Ukrainian borscht recipe").

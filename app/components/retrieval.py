@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from itertools import pairwise
@@ -87,7 +87,8 @@ def states_figure(text: str) -> bool:
 
 
 _ASKS_DURATION = re.compile(
-    r"\bhow (long|soon|quickly)\b|\bhow many (days|weeks|months|years|hours)\b|\bwithin what\b",
+    r"\bhow (long|soon|quickly|fast)\b|\bhow many (days|weeks|months|years|hours)\b"
+    r"|\b(within|over|in) what (time|period|window|timeframe|time ?frame)\b|\bwithin what\b",
     re.I,
 )
 _DURATION = re.compile(
@@ -539,7 +540,13 @@ class Retrieval:
         signals.amount_missing = float(asks_for_amount(query) and not states_amount(best_text))
         signals.top_sentences = sum(s.semantic for s in best) / len(best)
         asking = asking or asking_part(query)
-        signals.names_missing = _names_missing(asking, groups, passages[:3], self.retriever.is_name)
+        signals.names_missing = _names_missing(
+            asking,
+            groups,
+            passages[:3],
+            self.retriever.is_name,
+            english_lexicon(self.settings.model_path),
+        )
         signals.other_platform = _other_platform(query, passages[:3])
         signals.length = math.log1p(len(groups))
         signals.phrase_terms = _phrase_share(query, groups, [s.sentence.text for s in best])
@@ -582,6 +589,11 @@ class Retrieval:
             - w.unknown_terms * signals.unknown_terms
         )
 
+    def term_groups(self, text: str) -> dict[str, tuple[set[str], float]]:
+        """A text's terms as scoring weighs them: each with the rule terms the glossary maps it
+        to, weighted by rarity."""
+        return self._term_groups(text, self.bridge(text))
+
     def _term_groups(self, query: str, bridge: Bridge | None) -> dict[str, tuple[set[str], float]]:
         """Each question term with the rule terms it maps to, weighted by rarity in the corpus
         (a seller's word the corpus lacks weighs what the rule words it maps to weigh)."""
@@ -608,14 +620,20 @@ def _names_missing(
     groups: dict[str, tuple[set[str], float]],
     passages: list[Passage],
     is_name: Callable[[str], bool] = lambda _: False,
+    lexicon: Collection[str] = frozenset(),
 ) -> float:
     """A country, platform or programme the question names but the best passages never mention
     ("VAT in Japan", "eBay's limit") usually means the rulebook answers a neighbouring case.
-    The caller passes the sentences that ask: a name in a scenario's story is context."""
+    The caller passes the sentences that ask: a name in a scenario's story is context. A
+    common word in capitals is a seller's emphasis ("he STILL hasn't sent it"), no name."""
     present = set(
         terms(without_addresses(" ".join(f"{p.title} {p.section} {p.text}" for p in passages)))
     )
-    typed = [w for w in _INNER_NAME.findall(query) if not _NOT_NAMES.fullmatch(w)]
+    typed = [
+        w
+        for w in _INNER_NAME.findall(query)
+        if not _NOT_NAMES.fullmatch(w) and not _emphasis(w, lexicon)
+    ]
     typed += [w for w in _LOWER_WORD.findall(query) if is_name(w)]
     names = [stems for word in typed if (stems := terms(word))]
     if not names:
@@ -624,6 +642,10 @@ def _names_missing(
         1 for stems in names if not any(_members(groups, stem) & present for stem in stems)
     )
     return missing / len(names)
+
+
+def _emphasis(word: str, lexicon: Collection[str]) -> bool:
+    return len(word) >= 4 and word.isupper() and word.lower() in lexicon
 
 
 def _phrase_share(

@@ -31,8 +31,11 @@ OTHER_MARKETPLACE = re.compile(
     r"|tiktok|alibaba\.com|joom|ozon|wildberries|allegro|jumia|daraz|rakuten|cdiscount"
     r"|zalando|bol\.com|kaufland|coupang|flipkart|taobao|tmall|pinduoduo|jd\.com|dhgate"
     r"|banggood|shopify|vinted|mercari|poshmark|depop|trendyol|hepsiburada|gmarket|naver"
-    r"|yandex market|facebook marketplace)\b"
-    r"|亚马逊|淘宝|天猫|拼多多|京东|希音|Амазон|Озон|Вайлдберриз|아마존|쿠팡|테무",
+    r"|yandex market|facebook marketplace|magalu|americanas|falabella|leboncoin|fnac|n11"
+    r"|çiçeksepeti|megamarket)\b"
+    r"|亚马逊|淘宝|天猫|拼多多|京东|希音|虾皮|蝦皮|来赞达|易贝|抖音电商|闲鱼|"
+    r"Амазон|Озон|Вайлдберриз|Шопи|Ибэй|Ибей|Яндекс Маркет|Мегамаркет|Авито|Ламода|"
+    r"아마존|쿠팡|테무|쇼피|이베이|쉬인|라자다|지마켓|11번가|알라딘|네이버 스마트스토어",
     re.I,
 )
 

@@ -488,17 +488,17 @@ class Assistant:
         self, parts: list[str] | tuple[str, ...], picked: list[Scored], scored: list[Scored]
     ) -> list[Scored]:
         """A question in parts gets, for each part, the best-scored sentence among the
-        candidates that holds most of that part's terms (by rarity), when no chosen sentence
-        holds as much of it."""
+        candidates that holds most of that part's terms (by rarity, a seller's word held by
+        the rule terms it maps to), when no chosen sentence holds as much of it."""
         if len(parts) < 2:
             return picked
         pool = scored[:PART_CANDIDATES]
         out = list(picked)
         for part in parts:
-            weights = {t: self.retrieval.idf(t) for t in set(terms(part))}
-            if not sum(weights.values()):
+            groups = self.retrieval.term_groups(part)
+            if not sum(weight for _, weight in groups.values()):
                 continue
-            held = {id(s): _share(weights, s.sentence.text) for s in [*pool, *out]}
+            held = {id(s): _share(groups, s.sentence.text) for s in [*pool, *out]}
             best = max(pool, key=lambda s: (held[id(s)], s.score))
             enough = held[id(best)] >= PART_MIN_SHARE
             if enough and best not in out and held[id(best)] > max(held[id(s)] for s in out):
@@ -620,10 +620,11 @@ def _reach(
     )
 
 
-def _share(weights: dict[str, float], text: str) -> float:
+def _share(groups: dict[str, tuple[set[str], float]], text: str) -> float:
     """The share of a question part's term weight that a sentence holds."""
     have = term_set(text)
-    return sum(w for t, w in weights.items() if t in have) / sum(weights.values())
+    held = sum(weight for members, weight in groups.values() if members & have)
+    return held / sum(weight for _, weight in groups.values())
 
 
 def question_parts(question: str) -> list[str]:
