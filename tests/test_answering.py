@@ -121,6 +121,21 @@ def test_follow_up_uses_the_conversation(assistant):
     assert alone.standalone_question == "and if I miss it?"
 
 
+def test_a_follow_up_leads_with_what_it_asks_not_with_the_earlier_answer(assistant):
+    """ "and if I miss it?" asks for the consequence: the answer opens with it, not with the
+    5-day deadline the first question was answered with."""
+    question = "How many days do I have to respond to a refund request?"
+    first = assistant.ask(question)
+    history = [
+        {"role": "user", "content": question},
+        {"role": "assistant", "content": first.text},
+    ]
+    follow_up = assistant.ask("and if I miss it?", history=history)
+    assert first.citations[0].quote.startswith("A seller has 5 days"), first.text
+    lead = follow_up.citations[0].quote
+    assert re.search(r"\bautomatically\b", lead) and lead != first.citations[0].quote, lead
+
+
 def test_standalone_question_ignores_history(assistant):
     history = [{"role": "user", "content": "How do disputes work?"}]
     answer = assistant.ask("Which trademarks are restricted on AliExpress?", history=history)

@@ -428,7 +428,7 @@ class Assistant:
         if self.refusal and evidence.score < self.refusal.caution_below:
             notes.append(BORDERLINE_NOTE)
         chosen, conflict = _with_conflict(
-            self._choose(evidence.scored, evidence.standalone, evidence.parts),
+            self._choose(evidence.scored, evidence.standalone, evidence.parts, _new_ask(evidence)),
             evidence.scored,
             self.settings.conflict_min_relative,
         )
@@ -506,11 +506,17 @@ class Assistant:
         return out
 
     def _choose(
-        self, scored: list[Scored], question: str = "", parts: tuple[str, ...] = ()
+        self,
+        scored: list[Scored],
+        question: str = "",
+        parts: tuple[str, ...] = (),
+        new_ask: str = "",
     ) -> list[Scored]:
         """The best sentences (close to the top score, no near-duplicates): the one that
         answers first (for "how long / how many" the best one stating a figure), then the
-        others in reading order."""
+        others in reading order. A follow-up's `new_ask` ("and if I miss it?") decides what
+        leads when it asks for something of its own: the consequence, not the deadline asked
+        before."""
         best = scored[0].score
         picked: list[Scored] = []
         for cand in scored:
@@ -522,7 +528,12 @@ class Assistant:
                 continue
             picked.append(cand)
         lead = picked[0]
+        topic = term_set(question)
+        if new_ask and (asks_for_figure(new_ask) or _asked_kind(new_ask, LEAD_KINDS)):
+            question = new_ask
         kind = _asked_kind(question, LEAD_KINDS)
+        if kind is states_consequence:
+            kind = lambda text: states_consequence(text, topic)  # noqa: E731
         if asks_for_figure(question) or kind is not None:
             for states in (states_figure, kind):
                 if states is None:
@@ -547,19 +558,43 @@ _ASKS_DEADLINE = re.compile(
 _ASKS_CONSEQUENCE = re.compile(
     r"\b(?:what happens|what will happen|what would happen|done for|in trouble|cooked"
     r"|worst case|get (?:me )?(?:banned|closed|shut down|suspended)|consequences?|punish\w*"
-    r"|penalt(?:y|ies))\b",
+    r"|penalt(?:y|ies)|what if|or else|otherwise"
+    r"|if (?:i|we|you|he|she|they|the (?:buyer|seller|customer))\s+(?:miss|fail|forget|ignore"
+    r"|never|don'?t|do not|didn'?t|did not|doesn'?t|does not|can'?t|cannot|won'?t|will not"
+    r"|haven'?t|hasn'?t|am late|are late|is late))\b",
     re.I,
 )
 _CONSEQUENCE = re.compile(
     r"\b(?:clos\w*|terminat\w*|freez\w*|frozen|suspend\w*|ban(?:s|ned)?|delist\w*|remov\w*"
-    r"|deduct\w*|points?|fines?|refund\w*|blocked)\b",
+    r"|deduct\w*|points?|fines?|refund\w*|blocked|automatic\w*|released?|escalat\w*)\b",
     re.I,
 )
+_CONDITION = re.compile(r"^(?:If|Unless|Otherwise|Failing)\b")
+
+
+def states_consequence(text: str, topic: frozenset[str] = frozenset()) -> bool:
+    """What a rule does to the seller: a sentence that opens with its condition ("If the
+    seller does nothing within those 5 days, ..."), or a sanction word the question itself
+    does not use (every sentence about a refund request says "refund")."""
+    return bool(_CONDITION.match(text)) or any(
+        not (term_set(m.group()) & topic) for m in _CONSEQUENCE.finditer(text)
+    )
+
+
 LEAD_KINDS = (
     (lambda q: bool(_ASKS_DEADLINE.search(q)), states_duration),
     *ANSWER_KINDS,
-    (lambda q: bool(_ASKS_CONSEQUENCE.search(q)), lambda t: bool(_CONSEQUENCE.search(t))),
+    (lambda q: bool(_ASKS_CONSEQUENCE.search(q)), states_consequence),
 )
+
+
+def _new_ask(evidence: Evidence) -> str:
+    """What a follow-up asks on top of the earlier question it was condensed with ("" when
+    the question stands alone)."""
+    asked = evidence.question.strip()
+    if evidence.parts or evidence.standalone.strip() == asked:
+        return ""
+    return asked
 
 
 _PART_BREAK = re.compile(
@@ -609,15 +644,18 @@ def _reach(
     picked: list[Scored], scored: list[Scored], states: Callable[[str], bool]
 ) -> Scored | None:
     """The chosen sentence that states what the question asks for; when none does, the best
-    one a little further down that does (the figure often sits one sentence past the cut)."""
-    found = next((p for p in picked if states(p.sentence.text)), None)
-    if found is not None:
-        return found
+    one a little further down that does (the figure often sits one sentence past the cut).
+    A settled sentence is preferred to one inside a paragraph where sources disagree: the
+    disagreement is shown after the lead, never as it."""
     floor = REACH_MIN_RELATIVE * scored[0].score
-    return next(
-        (s for s in scored[:REACH_CANDIDATES] if s.score >= floor and states(s.sentence.text)),
-        None,
-    )
+    further = [s for s in scored[:REACH_CANDIDATES] if s.score >= floor and s not in picked]
+    stating = [s for s in [*picked, *further] if states(s.sentence.text)]
+    settled = (s for s in stating if not _in_conflict(s))
+    return next(settled, stating[0] if stating else None)
+
+
+def _in_conflict(item: Scored) -> bool:
+    return in_span(conflict_spans(item.passage), item.sentence.start) is not None
 
 
 def _share(groups: dict[str, tuple[set[str], float]], text: str) -> float:
