@@ -458,6 +458,13 @@ def test_a_name_the_rulebook_lacks_is_carried_into_the_bridged_question(
     assert assistant.ask(question).refused
 
 
+def test_a_word_in_capitals_is_no_acronym_piece():
+    """Turkish İ is a letter: "İADE" in a shouted question is the word iade, not İ + "ADE"."""
+    english = translate("ALICI İADE İSTİYOR, ne yapmalıyım?", load_glossaries(GLOSSARIES)["tr"])
+    assert "refund request" in english.english
+    assert not {"ADE", "ST", "YOR"} & set(english.english.split())
+
+
 def test_a_country_named_in_another_language_reaches_its_rulebook_name(container):
     """A customs question about Korea, asked in Korean, must know it names a place; lower
     case or a translation, a place the rulebook only writes capitalised is a name."""

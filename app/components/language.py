@@ -29,12 +29,14 @@ _SCRIPT = {
 }
 # Figures that carry over as written: amounts with currency, percentages, dates, counts.
 _ACRONYM = re.compile(r"[A-Z]{2,6}")
+_ALPHABETIC = "A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"  # Latin, Greek, Cyrillic letters
 _FIGURE = re.compile(
     r"(?:EUR|USD|GBP|CNY|RMB|US\$|€|\$|£|¥)\s?\d[\d.,]*"
     r"|\d[\d.,]*\s?(?:%|€|\$|欧元|美元|евро|долларов|유로|달러|euros?|dólares|dolar|avro)?"
     # acronyms as the rulebook writes them (IOSS, GPSR, CE, DSR), also where Chinese or Korean
-    # text touches them ("FCC认证", "KC인증": no word boundary there)
-    rf"|(?<![A-Za-z0-9]){_ACRONYM.pattern}(?![A-Za-z0-9])"
+    # text touches them ("FCC认证", "KC인증": no word boundary there), never a piece of a word
+    # in capitals ("İADE": Turkish İ is a letter too)
+    rf"|(?<![0-9{_ALPHABETIC}]){_ACRONYM.pattern}(?![0-9{_ALPHABETIC}])"
 )
 # Countries and regions the lexicons bridge: they place a rule ("VAT in Spain") but are no rule
 # by themselves ("the best football team in Brazil?", "a Ukrainian borscht recipe").
