@@ -122,6 +122,7 @@ class Evidence:
     signals: Signals = field(default_factory=Signals)
     old_rule_years: float = 2.0  # quoted rule text older than this gets a warning
     parts: tuple[str, ...] = ()  # a translated question's asks, one bag of rule terms each
+    new_ask: str = ""  # a follow-up condensed with earlier turns: what it asks itself
 
     def answer(
         self, text: str, citations: list[Citation], notes: list[str], **extra: Any
@@ -374,6 +375,7 @@ class Assistant:
         spell-corrected, and the refusal model knows its signals come from a bag of terms."""
         translated = translation is not None
         self.retrieval.refresh()
+        new_ask = question if not translated and standalone.strip() != question.strip() else ""
         if not translated:
             standalone = self.retrieval.correct(standalone)
         if self.retrieval.size == 0:
@@ -413,6 +415,7 @@ class Assistant:
             found.signals,
             self.settings.old_rule_years,
             translation.parts if translation else (),
+            new_ask,
         )
 
     def compose(self, evidence: Evidence) -> Answer:
@@ -428,7 +431,7 @@ class Assistant:
         if self.refusal and evidence.score < self.refusal.caution_below:
             notes.append(BORDERLINE_NOTE)
         chosen, conflict = _with_conflict(
-            self._choose(evidence.scored, evidence.standalone, evidence.parts, _new_ask(evidence)),
+            self._choose(evidence.scored, evidence.standalone, evidence.parts, evidence.new_ask),
             evidence.scored,
             self.settings.conflict_min_relative,
         )
@@ -586,15 +589,6 @@ LEAD_KINDS = (
     *ANSWER_KINDS,
     (lambda q: bool(_ASKS_CONSEQUENCE.search(q)), states_consequence),
 )
-
-
-def _new_ask(evidence: Evidence) -> str:
-    """What a follow-up asks on top of the earlier question it was condensed with ("" when
-    the question stands alone)."""
-    asked = evidence.question.strip()
-    if evidence.parts or evidence.standalone.strip() == asked:
-        return ""
-    return asked
 
 
 _PART_BREAK = re.compile(
