@@ -216,6 +216,25 @@ def test_sentences_are_split_inside_lines_only():
         assert text[sentence.start : sentence.start + len(sentence.text)] == sentence.text
 
 
+def test_a_follow_up_after_a_new_topic_is_about_that_topic():
+    """ "What about returns, how long ...?" opens like a follow-up but names its own topic; the
+    next "and if he doesn't?" is condensed with it, not with the refund question before it."""
+    from app.services.questions import condense
+
+    returns = "what about returns, how long does the buyer have to ship back?"
+    history = [
+        {"role": "user", "content": "How long do I have to respond to a refund request?"},
+        {"role": "assistant", "content": "A seller has 5 days ..."},
+        {"role": "user", "content": returns},
+        {"role": "assistant", "content": "The buyer has 10 days ..."},
+    ]
+    standalone = condense("and if he doesn't?", history)
+    assert standalone.startswith("what about returns") and "refund request" not in standalone
+    # a turn that leans on the one before it ("and for Spain?") still carries it along
+    history[2]["content"] = "and for Spain?"
+    assert "refund request" in condense("and if he doesn't?", history)
+
+
 @pytest.mark.parametrize(
     ("question", "follow_up"),
     [

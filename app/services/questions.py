@@ -37,6 +37,7 @@ _ANAPHORA = {
     "she",
 }
 _WORDS = re.compile(r"[^\W_]+", re.UNICODE)
+_OWN_TOPIC_TERMS = 4  # content terms that let a follow-up-like turn stand as a new topic
 
 
 @dataclass
@@ -99,5 +100,15 @@ def condense(question: str, history: Sequence[dict] | None) -> str:
         return question
     standalone = user_turns[0]
     for turn in user_turns[1:]:
-        standalone = f"{standalone} {turn}" if is_follow_up(turn) else turn
+        standalone = f"{standalone} {turn}" if _leans_on_earlier(turn) else turn
     return f"{standalone} {question}"
+
+
+def _leans_on_earlier(turn: str) -> bool:
+    """An earlier turn that needed the one before it. "What about returns, how long does the
+    buyer have to ship back?" opens like a follow-up but names its own topic: a later "and if
+    he doesn't?" is about the returns, not about everything asked before them."""
+    if not is_follow_up(turn):
+        return False
+    words = {w.lower() for w in _WORDS.findall(turn)}
+    return bool(words & _ANAPHORA) or len(terms(turn)) < _OWN_TOPIC_TERMS
