@@ -88,7 +88,7 @@ def states_figure(text: str) -> bool:
 
 _ASKS_DURATION = re.compile(
     r"\bhow (long|soon|quickly|fast)\b|\bhow many (days|weeks|months|years|hours)\b"
-    r"|\b(within|over|in) what (time|period|window|timeframe|time ?frame)\b|\bwithin what\b",
+    r"|\b(over|in) what (time|period|window|time ?frame)\b|\bwithin what\b",
     re.I,
 )
 _DURATION = re.compile(
