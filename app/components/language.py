@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from app.components.glossary import Glossary, match_keys
-from app.components.text import OTHER_MARKETPLACE, asking_part
+from app.components.text import MARKETPLACE_SCRIPT_NAMES, OTHER_MARKETPLACE, asking_part
 from app.settings import user_cache_dir
 
 _SCRIPT = {
@@ -367,28 +367,11 @@ def translate(question: str, glossary: Glossary) -> Translation:
     )
 
 
-# Other marketplaces as their own scripts write them, by the name the rule check knows.
-_MARKETPLACE_NAMES = {
-    "亚马逊": "amazon",
-    "淘宝": "taobao",
-    "天猫": "tmall",
-    "拼多多": "pinduoduo",
-    "京东": "jd.com",
-    "希音": "shein",
-    "амазон": "amazon",
-    "озон": "ozon",
-    "вайлдберриз": "wildberries",
-    "아마존": "amazon",
-    "쿠팡": "coupang",
-    "테무": "temu",
-}
-
-
 def _marketplaces(question: str) -> list[str]:
     """Another marketplace the question names, carried into the bag of rule terms: a rule of
     Mercado Libre or Coupang is not AliExpress's, and the bag alone would not show it."""
     found = (m.group(0).lower() for m in OTHER_MARKETPLACE.finditer(question))
-    return [_MARKETPLACE_NAMES.get(name, name) for name in found]
+    return [MARKETPLACE_SCRIPT_NAMES.get(name, name) for name in found]
 
 
 # Where a question's next ask starts: after a question or full stop mark, on a new line, or
