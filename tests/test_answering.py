@@ -309,6 +309,15 @@ def test_a_figure_the_rulebook_says_it_lacks_is_refused_with_the_reason(assistan
     assert answer.citations and "missing from the source" in answer.citations[0].quote
 
 
+def test_a_sentence_that_gives_the_figure_beside_a_cut_off_table_answers(assistant):
+    """A sentence "worth 10 points ... (the rest of the tier table was cut off)": the cut-off
+    part is another figure; the one asked for is stated, so the answer quotes it."""
+    answer = assistant.ask("How many points is non-sale worth in the store service score?")
+    assert not answer.refused, answer.text
+    assert "does not give the figure" not in answer.text
+    assert re.search(r"\b10 points\b", answer.text)
+
+
 @pytest.mark.parametrize(
     ("text", "figure"),
     [

@@ -460,6 +460,45 @@ def test_a_name_the_rulebook_lacks_is_carried_into_the_bridged_question(
     assert assistant.ask(question).refused
 
 
+@pytest.mark.parametrize(
+    ("language", "question", "country"),
+    [
+        ("ru", "Какой беспошлинный лимит для посылок в Узбекистан?", "uzbekistan"),
+        ("tr", "Türkiye'ye giden paketlerde gümrük muafiyet limiti kaç euro?", "turkey"),
+        ("pt", "Qual é o limite de isenção para encomendas enviadas à Colômbia?", "colombia"),
+        ("zh", "发往泰国的包裹免税额度是多少？", "thailand"),
+        ("ko", "베트남으로 보내는 소포 면세 한도가 얼마예요?", "vietnam"),
+        (
+            "fr",
+            "Quel est le seuil d'exonération des droits pour les colis vers la Norvège ?",
+            "norway",
+        ),
+    ],
+)
+def test_a_country_the_glossary_never_listed_is_carried_by_its_cldr_name(
+    language, question, country, assistant
+):
+    """Without the country the bridged bag is the EU's duty-free question, and the EU answer
+    came back; CLDR names every country in every language, so the place reaches the refusal."""
+    english = translate(question, load_glossaries(GLOSSARIES)[language]).english
+    assert country in english.split() or country in english
+    assert assistant.ask(question).refused
+
+
+def test_a_country_in_lower_case_is_still_a_name(assistant):
+    """A place the rulebook never writes, typed in lower case, is a name the evidence lacks."""
+    assert assistant.ask("whats the duty free limit for parcels into kazakhstan?").refused
+    assert not assistant.ask("whats the duty free limit for parcels into the eu?").refused
+
+
+def test_a_glossarys_own_name_for_a_country_wins_over_cldrs():
+    """Spanish "Reino Unido" is bridged to "uk" by the glossary; CLDR adds no second name."""
+    english = translate(
+        "¿Qué IVA cobra AliExpress en pedidos al Reino Unido?", load_glossaries(GLOSSARIES)["es"]
+    ).english
+    assert "uk" in english.split() and "united kingdom" not in english
+
+
 def test_a_word_in_capitals_is_no_acronym_piece():
     """Turkish İ is a letter: "İADE" in a shouted question is the word iade, not İ + "ADE"."""
     english = translate("ALICI İADE İSTİYOR, ne yapmalıyım?", load_glossaries(GLOSSARIES)["tr"])

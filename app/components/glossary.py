@@ -24,6 +24,7 @@ from pathlib import Path
 import Stemmer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from app.components.places import new_country_pairs
 from app.components.text import terms
 from app.components.yamlfile import describe_errors, read_yaml
 
@@ -185,6 +186,9 @@ class Glossary:
         pairs = [(t, e.en) for e in data.entries for t in e.terms]
         if self.language == "en":
             pairs += [(e.en, e.en) for e in data.entries]  # the rule term bridges to itself
+        else:  # every country by its CLDR name, where the file names it no other way
+            known = {fold(t) for e in data.entries for t in (e.en, *e.terms)}
+            pairs += new_country_pairs(self.language, known)
         # One tier per match form (`match_keys`), each with its phrases longest first, so
         # "refund request" wins over "refund".
         tiers: list[dict[tuple[str, str], None]] = []  # ordered: the same query every run

@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from app.components.glossary import Glossary, match_keys
+from app.components.places import english_places
 from app.components.text import MARKETPLACE_SCRIPT_NAMES, OTHER_MARKETPLACE, asking_part
 from app.settings import user_cache_dir
 
@@ -40,7 +41,7 @@ _FIGURE = re.compile(
 )
 # Countries and regions the lexicons bridge: they place a rule ("VAT in Spain") but are no rule
 # by themselves ("the best football team in Brazil?", "a Ukrainian borscht recipe").
-PLACES = frozenset(
+PLACES = english_places() | frozenset(
     [
         "australia",
         "austria",

@@ -21,6 +21,7 @@ from langchain_core.embeddings import Embeddings
 
 from app.components.embeddings import sentence_embedder, token_budget
 from app.components.glossary import Bridge, Glossary
+from app.components.places import place_words
 from app.components.provenance import WEIGHT as AUTHORITY_WEIGHT
 from app.components.provenance import (
     SourceRef,
@@ -122,7 +123,8 @@ _AMOUNT = re.compile(
 _INNER_NAME = re.compile(r"(?<![.?!:]\s)(?<!^)\b[A-Z][A-Za-z0-9&'’-]*")
 # Capitalised, but no name: the first person and its contractions, "OK".
 _NOT_NAMES = re.compile(r"I(?:['’](?:d|m|ve|ll))?|OK", re.I)
-# A word typed in lower case, a name when the rulebook only writes it capitalised ("canada").
+# A word typed in lower case, a name when the rulebook only writes it capitalised ("canada")
+# or when it is a country's (a bridged question's places are in lower case).
 _LOWER_WORD = re.compile(r"\b[a-z]{3,}\b")
 
 
@@ -634,7 +636,7 @@ def _names_missing(
         for w in _INNER_NAME.findall(query)
         if not _NOT_NAMES.fullmatch(w) and not _emphasis(w, lexicon)
     ]
-    typed += [w for w in _LOWER_WORD.findall(query) if is_name(w)]
+    typed += [w for w in _LOWER_WORD.findall(query) if is_name(w) or w in place_words()]
     names = [stems for word in typed if (stems := terms(word))]
     if not names:
         return 0.0

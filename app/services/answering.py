@@ -622,16 +622,28 @@ def _figure_not_given(question: str, chosen: list[Scored]) -> Scored | None:
     quote a number, with the reason shown."""
     if not asks_for_figure(question):
         return None
+    kind = _asked_kind(question, ANSWER_KINDS) or states_figure
     unknown = max(
-        (s for s in chosen if _NOT_GIVEN.search(s.sentence.text)),
+        (s for s in chosen if _says_not_given(s.sentence.text, kind)),
         key=lambda s: s.score,
         default=None,
     )
     if unknown is None:
         return None
-    kind = _asked_kind(question, ANSWER_KINDS) or states_figure
     stating = [s.score for s in chosen if s is not unknown and kind(s.sentence.text)]
     return unknown if unknown.score > max(stating, default=0.0) else None
+
+
+def _says_not_given(text: str, kind: Callable[[str], bool]) -> bool:
+    """The sentence says a figure is not given, and the rest of it states none of the kind
+    asked: "worth 10 points ... (the rest of the table was cut off)" still gives the 10."""
+    found = _NOT_GIVEN.search(text)
+    if found is None:
+        return False
+    start = max(text.rfind(mark, 0, found.start()) for mark in "(;:")
+    ends = [i for i in (text.find(mark, found.end()) for mark in ");") if i >= 0]
+    rest = text[: max(start, 0)] + text[min(ends, default=len(text)) + 1 :]
+    return not kind(rest)
 
 
 def _reach(
