@@ -11,12 +11,7 @@ import pytest
 
 from app.components.glossary import Glossaries, GlossaryError, load_glossaries, load_glossary
 from app.components.language import detect, key_point_line, translate
-from app.components.refusal import (
-    FEATURES,
-    RefusalModelError,
-    load_refusal_model,
-    with_length_floor,
-)
+from app.components.refusal import FEATURES, RefusalModelError, load_refusal_model
 from app.components.retrieval import (
     _POINTER,
     asking_part,
@@ -345,38 +340,6 @@ def test_calibration_keeps_false_refusals_under_the_cap():
     report = fit(rows, labels, max_false_refusals=0.1)
     assert report.cv_false_refusals <= 0.1
     assert report.cv_auc > 0.8 and report.model.coef[0] > 0  # similarity raises p(answerable)
-
-
-def test_the_length_floor_is_fitted_where_short_questions_are_no_less_answerable():
-    """Synthetic dev set: below eight terms length says nothing, above it long questions are
-    the answerable ones. Fitted with a floor, a short question reads as an eight-term one."""
-    import math
-    import random
-
-    rng = random.Random(3)
-    at = FEATURES.index("length")
-    rows, labels = [], []
-    for _ in range(400):
-        words = rng.randint(2, 16)
-        covered = rng.random() < (0.5 if words <= 8 else 0.5 + 0.05 * (words - 8))
-        row = [rng.random() for _ in FEATURES]
-        row[0] = (0.6 if covered else 0.5) + rng.gauss(0, 0.08)
-        row[at] = math.log1p(words)
-        rows.append(row)
-        labels.append(int(covered))
-    model = fit(rows, labels, length_floors=(0, 4, 8, 12)).model
-    assert model.length_floor in (4, 8)
-    short = with_length_floor([0.0] * len(FEATURES), model.length_floor)
-    assert short[at] == pytest.approx(math.log1p(model.length_floor))
-
-
-@pytest.mark.parametrize(
-    "question",
-    ["What types of disputes are there?", "What is a fake order?", "Can I sell counterfeits?"],
-)
-def test_a_short_plain_question_is_not_refused_for_being_short(assistant, question):
-    """The refusal model used to read a three-term question as weak evidence in itself."""
-    assert not assistant.ask(question).refused
 
 
 def test_each_language_group_gets_the_false_refusal_cap():

@@ -16,19 +16,6 @@ from pathlib import Path
 from app.components.retrieval import Signals
 
 FEATURES = list(vars(Signals()).keys())
-_LENGTH = FEATURES.index("length")
-
-
-def with_length_floor(values: list[float], floor: float) -> list[float]:
-    """The signals with the question's length read as at least `floor` terms. Length is
-    there because a long question's terms are spread thin over any one sentence; below some
-    length they are not, and a linear term would keep punishing "What types of disputes are
-    there?" for being short. The floor is fitted (`calibration.fit`), not set by hand."""
-    if floor <= 0:
-        return values
-    out = list(values)
-    out[_LENGTH] = max(out[_LENGTH], math.log1p(floor))
-    return out
 
 
 class RefusalModelError(ValueError):
@@ -48,7 +35,6 @@ class RefusalModel:
     # ...for a question bridged from another language: its signals come from a bag of rule
     # terms, so the same false-refusal cap is met at its own threshold (None: `threshold`)
     translated_threshold: float | None = None
-    length_floor: float = 0.0  # question length is read as at least this many terms
 
     def threshold_for(self, signals: Signals) -> float:
         if signals.translated and self.translated_threshold is not None:
@@ -56,7 +42,7 @@ class RefusalModel:
         return self.threshold
 
     def probability(self, signals: Signals) -> float:
-        values = with_length_floor(signals.as_vector(), self.length_floor)
+        values = signals.as_vector()
         z = self.intercept + sum(
             c * (v - m) / (s or 1.0)
             for c, v, m, s in zip(self.coef, values, self.mean, self.scale, strict=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.components.refusal import FEATURES, RefusalModel, with_length_floor
+from app.components.refusal import FEATURES, RefusalModel
 from app.services.answering import Answer, Assistant
 from app.services.evaluation import EvalItem
 from app.services.questions import condense
@@ -62,38 +62,23 @@ def fit(
     seed: int = 0,
     repeats: int = 10,
     held: list[bool] | None = None,
-    length_floors: tuple[float, ...] = (0, 4, 6, 8, 10, 12, 14),
 ) -> CalibrationReport:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import (
-        GridSearchCV,
-        RepeatedStratifiedKFold,
-        StratifiedKFold,
-        cross_val_predict,
-    )
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_predict
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    y = np.asarray(labels)
-
-    def searched(floor: float) -> tuple[float, np.ndarray, GridSearchCV]:
-        x = np.asarray([with_length_floor(row, floor) for row in rows], dtype=float)
-        search = GridSearchCV(
-            make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced")),
-            {"logisticregression__C": [0.03, 0.1, 0.3, 1.0, 3.0]},
-            cv=RepeatedStratifiedKFold(n_splits=5, n_repeats=4, random_state=seed),
-            scoring="roc_auc",
-        )
-        search.fit(x, y)
-        return float(search.best_score_), x, search
-
-    # The length floor is chosen like the regularisation, by cross-validated AUC (folds
-    # shuffled four times: one shuffling's noise picked a floor that did worse out of fold).
-    tried = {floor: searched(floor) for floor in length_floors}
-    floor = max(tried, key=lambda f: tried[f][0])
-    _, x, search = tried[floor]
+    x, y = np.asarray(rows, dtype=float), np.asarray(labels)
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    search = GridSearchCV(
+        make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced")),
+        {"logisticregression__C": [0.03, 0.1, 0.3, 1.0, 3.0]},
+        cv=folds,
+        scoring="roc_auc",
+    )
+    search.fit(x, y)
     # Out-of-fold probabilities averaged over several shufflings of the folds: a threshold
     # read off one split moves with which questions happened to share a fold.
     p = np.mean(
@@ -150,11 +135,9 @@ def fit(
         intercept=float(logistic.intercept_[0]),
         threshold=round(best_t, 4),
         translated_threshold=None if translated_t is None else round(translated_t, 4),
-        length_floor=float(floor),
         caution_below=round(max(caution, best_t, translated_t or 0.0), 4),
         fitted_on=f"dev split, {len(y)} questions ({int(y.sum())} covered), 5-fold CV, "
-        f"C={search.best_params_['logisticregression__C']}, length floor {floor:g} terms, "
-        f"threshold on out-of-fold "
+        f"C={search.best_params_['logisticregression__C']}, threshold on out-of-fold "
         f"probabilities averaged over {repeats} fold shufflings"
         + (
             f"; other languages' threshold on {int(unseen.sum())} held from the glossaries"
