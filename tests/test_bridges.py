@@ -517,6 +517,18 @@ def test_a_country_named_in_another_language_reaches_its_rulebook_name(container
     assert not retriever.is_name("refund") and not retriever.is_name("store")
 
 
+def test_the_platforms_name_in_the_possessive_is_no_name_the_passages_lack(assistant):
+    """ "AliExpress's" is the platform's own name, a stop word like "AliExpress": it used to
+    count as a name the best passages lack and refused a covered question."""
+    assert terms("AliExpress's rules") == terms("AliExpress rules") == ["rule"]
+    for question in (
+        "What are AliExpress's rules for fake orders?",
+        "How many points does AliExpress's penalty system give for a false shipment?",
+    ):
+        answer = assistant.ask(question)
+        assert not answer.refused, answer.text
+
+
 def test_words_seen_only_in_source_addresses_are_not_rulebook_vocabulary(container):
     """Addresses end every paragraph ("...aliexpress-e-shopee.shtml"); their words would make
     a marketplace or a file suffix look like a term the rulebook uses."""

@@ -178,6 +178,9 @@ _PLATFORM = {"aliexpress", "ae", "ali", "seller", "sellers"}
 _STOP = frozenset(STOPWORDS_EN) | frozenset(_QUESTION_WORDS) | _PLATFORM
 
 
+_POSSESSIVE = re.compile(r"'s?$")
+
+
 @dataclass(frozen=True)
 class Sentence:
     text: str
@@ -231,7 +234,8 @@ def _stem(word: str) -> str:
 
 def terms(text: str) -> list[str]:
     """Lower-cased, stop-word-free, stemmed content words (numbers kept: they carry the rules)."""
-    words = (w.lower().replace("’", "'") for w in _WORD.findall(text))
+    # a possessive is its word: "AliExpress's" is the platform's name, a stop word like it
+    words = (_POSSESSIVE.sub("", w.lower().replace("’", "'")) for w in _WORD.findall(text))
     return [_stem(w) for w in words if w not in _STOP and (len(w) > 1 or w.isdigit())]
 
 
