@@ -121,6 +121,20 @@ def test_follow_up_uses_the_conversation(assistant):
     assert alone.standalone_question == "and if I miss it?"
 
 
+def test_a_follow_up_that_points_back_without_naming_its_topic_is_answered(assistant):
+    """ "once they get that notice" names no notice: alone it is refused, after the seizure
+    question it is searched with it and answered with the petition deadline."""
+    history = [
+        {"role": "user", "content": "A US buyer says CBP seized my parcel. What happens now?"},
+        {"role": "assistant", "content": "CBP sends a written Notice of Seizure..."},
+    ]
+    question = "how long do they have to file a petition once they get that notice?"
+    follow_up = assistant.ask(question, history=history)
+    assert "CBP" in follow_up.standalone_question
+    assert not follow_up.refused, follow_up.text
+    assert re.search(r"\b30 days\b", follow_up.text), follow_up.text
+
+
 def test_a_follow_up_leads_with_what_it_asks_not_with_the_earlier_answer(assistant):
     """ "and if I miss it?" asks for the consequence: the answer opens with it, not with the
     5-day deadline the first question was answered with."""
@@ -241,6 +255,14 @@ def test_a_follow_up_after_a_new_topic_is_about_that_topic():
         ("and if I miss it?", True),
         ("what about returns?", True),
         ("is that enforced?", True),
+        # an acknowledgement before the follow-up, and a thing pointed at but never named
+        ("ok and if they catch it a second time?", True),
+        ("got it. what about returns?", True),
+        ("how long do they have to file a petition once they get that notice?", True),
+        ("does that person need to hold any particular document for my products?", True),
+        ("how long till I hear back on it?", True),
+        ("ok. what is the deadline to ship an order?", False),
+        ("How long does it take to get my deposit back?", False),
         ("How long does a seller have to respond to a dispute?", False),
         ("What happens if a buyer opens a dispute for a parcel held by customs?", False),
         ("Which trademarks are restricted?", False),

@@ -158,6 +158,7 @@ _QUESTION_WORDS = [
     "yours",
     "get",
     "got",
+    "till",
     "need",
     "know",
     "tell",

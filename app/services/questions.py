@@ -36,8 +36,21 @@ _ANAPHORA = {
     "he",
     "she",
 }
+# "ok, and...", "got it. what about...": an acknowledgement before the follow-up itself
+_ACKNOWLEDGED = re.compile(
+    r"^\s*((ok(ay)?|right|alright|got it|thanks?|thank you|cool|great|sure|i see|understood|"
+    r"hmm+|wait)\b[\s,.!:;-]*)+",
+    re.I,
+)
+# "that notice", "those orders", "they": pointing back at something the question never names
+_POINTING = re.compile(
+    r"\b(that|this|those|these|such)\s+(?!is\b|are\b|was\b)[^\W\d_]{3,}|"
+    r"\b(they|them|their)\b",
+    re.I,
+)
 _WORDS = re.compile(r"[^\W_]+", re.UNICODE)
 _OWN_TOPIC_TERMS = 4  # content terms that let a follow-up-like turn stand as a new topic
+_POINTING_TERMS = 5  # ...and that let a question pointing back ("that notice") stand alone
 
 
 @dataclass
@@ -78,14 +91,17 @@ def clean_question(question: object, max_chars: int) -> CleanQuestion:
 
 
 def is_follow_up(question: str) -> bool:
-    """Starts like a continuation, has a single content word, or leans on a pronoun while
-    naming too little to be searched alone ("what about them?", "is that enforced?")."""
+    """Starts like a continuation (after any "ok," or "got it."), has a single content word,
+    leans on a pronoun while naming too little to be searched alone ("what about them?", "is
+    that enforced?"), or points back at a thing it never names ("once they get that notice")."""
+    question = _ACKNOWLEDGED.sub("", question)
     words = {w.lower() for w in _WORDS.findall(question)}
     content = terms(question)
     return bool(
         _FOLLOW_UP_START.match(question)
         or len(content) <= 1
         or (words & _ANAPHORA and len(content) <= 3)
+        or (_POINTING.search(question) and len(content) <= _POINTING_TERMS)
     )
 
 
