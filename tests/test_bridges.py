@@ -752,3 +752,18 @@ def test_a_number_inside_a_chinese_phrase_keeps_its_own_figure():
     glossary = load_glossaries(GLOSSARIES)["zh"]
     found = {en for _, en in glossary.phrases_in("365天销售考核")}
     assert "365 days" in found and "5 days" not in found, found
+
+
+def test_a_figure_the_rulebook_names_but_never_states_is_a_signal(assistant):
+    """The early-release plan's deposit is described, its percentage never given: the sentence
+    most about it states no share while a less apt one does, and the refusal model reads that.
+    Where the sentence about the thing holds the figure (the refund-request deadline), the
+    signal stays at zero."""
+    unstated = "How big a percentage of every order does the early release plan keep back?"
+    stated = "How many days do I have to respond to a refund request?"
+    signals = {
+        q: assistant.gather(q, q, []).signals.figure_elsewhere for q in (unstated, stated)
+    }
+    assert signals[unstated] > 0.1, signals
+    assert signals[stated] == 0.0, signals
+    assert "figure_elsewhere" in load_refusal_model(REPO / "eval/refusal-model.json").features

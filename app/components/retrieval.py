@@ -215,6 +215,8 @@ class Signals:
     # sentences lack (0: no figure asked)
     length: float = 0.0  # log(1 + the question's term count): long questions share less
     other_platform: float = 0.0  # 1: names another marketplace the top passages never mention
+    figure_elsewhere: float = 0.0  # asks for a figure: how much more of the asked thing the
+    # sentence most about it holds than the best one stating a figure of the kind asked
 
     def as_vector(self) -> list[float]:
         return [float(v) for v in vars(self).values()]
@@ -560,6 +562,16 @@ class Retrieval:
                 if states_figure(s.sentence.text)
             ]
             signals.figure_focus = 1.0 - max(stating, default=0.0)
+            kind = next((states for asks, states in ANSWER_KINDS if asks(query)), states_figure)
+            about = [
+                (share(term_set(s.sentence.text), headings[s.passage.id], focus), s)
+                for s in scored[:FOCUS_SENTENCES]
+            ]
+            signals.figure_elsewhere = max(
+                0.0,
+                max(a for a, _ in about)
+                - max((a for a, s in about if kind(s.sentence.text)), default=0.0),
+            )
         return scored, signals
 
     def _unknown_names(self, query: str, groups: dict[str, tuple[set[str], float]]) -> float:

@@ -425,22 +425,26 @@ class Assistant:
             if self.refusal
             else self.settings.refusal_threshold
         )
-        if not evidence.scored or evidence.score < threshold:
+        if not evidence.scored:
             return evidence.refusal(evidence.notes)
-        notes = list(evidence.notes)
-        if self.refusal and evidence.score < self.refusal.caution_below:
-            notes.append(BORDERLINE_NOTE)
         chosen, conflict = _with_conflict(
             self._choose(evidence.scored, evidence.standalone, evidence.parts, evidence.new_ask),
             evidence.scored,
             self.settings.conflict_min_relative,
         )
+        # A sentence saying the asked figure is not given is the reason shown with a refusal,
+        # whether the evidence was strong enough to answer or not.
         unknown = _figure_not_given(evidence.standalone, chosen)
         if unknown is not None:
             text, citations = _compose([unknown])
             return evidence.refusal(
                 evidence.notes, f"{FIGURE_NOT_GIVEN} {text}", citations=citations
             )
+        if evidence.score < threshold:
+            return evidence.refusal(evidence.notes)
+        notes = list(evidence.notes)
+        if self.refusal and evidence.score < self.refusal.caution_below:
+            notes.append(BORDERLINE_NOTE)
         text, citations = _compose(chosen)
         if conflict is not None:
             passage, span = conflict
