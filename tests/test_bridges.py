@@ -761,9 +761,7 @@ def test_a_figure_the_rulebook_names_but_never_states_is_a_signal(assistant):
     signal stays at zero."""
     unstated = "How big a percentage of every order does the early release plan keep back?"
     stated = "How many days do I have to respond to a refund request?"
-    signals = {
-        q: assistant.gather(q, q, []).signals.figure_elsewhere for q in (unstated, stated)
-    }
+    signals = {q: assistant.gather(q, q, []).signals.figure_elsewhere for q in (unstated, stated)}
     assert signals[unstated] > 0.1, signals
     assert signals[stated] == 0.0, signals
     assert "figure_elsewhere" in load_refusal_model(REPO / "eval/refusal-model.json").features
