@@ -765,3 +765,47 @@ def test_a_figure_the_rulebook_names_but_never_states_is_a_signal(assistant):
     assert signals[unstated] > 0.1, signals
     assert signals[stated] == 0.0, signals
     assert "figure_elsewhere" in load_refusal_model(REPO / "eval/refusal-model.json").features
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "leans"),
+    [
+        ("zh", "那发英国的呢？门槛也是一样的吗？", True),
+        ("zh", "发欧盟的小包，速卖通代收VAT的订单金额上限是多少？", False),
+        ("es", "¿Y si el comprador no devuelve el producto?", True),
+        ("es", "¿Cuántos días tengo para responder a un reembolso?", False),
+        ("pt", "Beleza. E se o comprador não devolver?", True),  # after an acknowledgement
+        ("pt", "É verdade que posso vender réplicas?", False),  # "é" is no "e"
+        ("fr", "Ok top. Et côté retours, c'est quoi le minimum ?", True),
+        ("ru", "А если я реально отправил?", True),
+        ("ru", "Сколько дней на ответ по спору?", False),
+        ("tr", "Peki İngiltere için?", True),
+        ("ko", "그럼 영국은요?", True),
+        ("ko", "또한 분쟁 기한은 며칠인가요?", False),  # 또한 is a word of its own, not 또
+    ],
+)
+def test_a_follow_up_opening_is_read_in_every_language(language, question, leans):
+    from app.components.language import leans_on_earlier
+
+    assert leans_on_earlier(question, load_glossaries(GLOSSARIES)[language]) is leans
+
+
+def test_a_follow_up_in_another_language_is_searched_with_the_earlier_question(assistant):
+    """ "那发英国的呢？" (and shipping to the UK?) names no threshold: after a question about
+    the EU's VAT threshold it asks for the UK's, and the answer quotes GBP 135."""
+    history = [
+        {"role": "user", "content": "发欧盟的小包，速卖通代收VAT的订单金额上限是多少？"},
+        {"role": "assistant", "content": "AliExpress collects the VAT on orders up to EUR 150."},
+    ]
+    question = "那发英国的呢？门槛也是一样的吗？"
+    follow_up = assistant.ask(question, history=history)
+    alone = assistant.ask(question)
+    assert not follow_up.refused, follow_up.text
+    assert "GBP 135" in follow_up.text
+    assert alone.refused or "GBP 135" not in alone.text
+    # a follow-up naming its own topic is searched as it is
+    own = "Ok top. Et côté retours et garantie, c'est quoi le minimum pour les clients UE ?"
+    french = [
+        {"role": "user", "content": "Je peux ouvrir une boutique en tant qu'auto-entrepreneur ?"}
+    ]
+    assert assistant.english_terms(own, french) == assistant.english_terms(own)

@@ -165,6 +165,9 @@ class GlossaryFile(BaseModel):
     refusal: str = ""
     empty: str = ""
     units: dict[str, str] = Field(default_factory=dict)
+    # openings that lean on the conversation ("那…呢", "y si…", "а если…"): such a question is
+    # searched together with the seller's earlier question
+    follow_up: list[str] = Field(default_factory=list)
     entries: list[Entry] = Field(min_length=1)
 
 

@@ -14,13 +14,20 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
 from app.components.glossary import Glossary, match_keys
 from app.components.places import english_places
-from app.components.text import MARKETPLACE_SCRIPT_NAMES, OTHER_MARKETPLACE, asking_part
+from app.components.text import (
+    MARKETPLACE_SCRIPT_NAMES,
+    OTHER_MARKETPLACE,
+    OWN_TOPIC_TERMS,
+    asking_part,
+    terms,
+)
 from app.settings import user_cache_dir
 
 _SCRIPT = {
@@ -366,6 +373,61 @@ def translate(question: str, glossary: Glossary) -> Translation:
         _parts(question, glossary),
         translate(asking, glossary).english if asking != question else "",
     )
+
+
+# "Ok top.", "好的，", "Vale,": an acknowledgement before the follow-up itself
+_ACK_WORD = r"[^\s,.!?，。！？、]{1,12}"
+_ACKNOWLEDGED = re.compile(rf"^\s*{_ACK_WORD}(?:\s+{_ACK_WORD})?\s*[,.!，。！、]\s*")
+_FOLLOW_UP_TURNS = 3  # earlier turns a chain of follow-ups may reach back over
+
+
+def leans_on_earlier(question: str, glossary: Glossary) -> bool:
+    """The question opens with one of its language's follow-up words ("那…", "y si…", "а
+    если…"), after any acknowledgement ("Ok top.", "好的，"): it is about the earlier question.
+    Outside Chinese a marker ends where a word ends ("e " is not "em")."""
+    text = question.strip().lstrip("¿¡").lower()
+    for candidate in (text, _ACKNOWLEDGED.sub("", text, count=1).lstrip("¿¡")):
+        for marker in glossary.data.follow_up:
+            rest = candidate[len(marker) :]
+            if candidate.startswith(marker) and (
+                glossary.language == "zh" or not rest or not rest[0].isalnum()
+            ):
+                return True
+    return False
+
+
+def with_conversation(
+    question: str,
+    history: Sequence[dict] | None,
+    glossary: Glossary,
+    language_of: Callable[[str], str],
+) -> Translation:
+    """A follow-up in another language searched together with the seller's earlier questions
+    in that language: "那发英国的呢？" after a question about the EU's VAT threshold is about
+    that threshold. The new question still decides what is asked (its own terms and parts)."""
+    own = translate(question, glossary)
+    if (
+        not history
+        or not leans_on_earlier(question, glossary)
+        or len(terms(own.english)) >= OWN_TOPIC_TERMS  # "et côté retours et garantie…"
+    ):
+        return own
+    turns = [
+        str(m.get("content", "")).strip()
+        for m in history
+        if isinstance(m, dict) and m.get("role") == "user" and str(m.get("content", "")).strip()
+    ]
+    chain: list[str] = []
+    for turn in reversed(turns[-_FOLLOW_UP_TURNS:]):
+        if language_of(turn) != glossary.language:
+            break  # a turn in another language starts no chain in this one
+        chain.insert(0, turn)
+        if not leans_on_earlier(turn, glossary):
+            break
+    both = translate("\n".join([*chain, question]), glossary) if chain else own
+    if not both.english:
+        return own
+    return replace(both, parts=own.parts, asking=own.english or both.asking)
 
 
 def _marketplaces(question: str) -> list[str]:

@@ -174,6 +174,8 @@ _QUESTION_WORDS = [
     "s",
     "t",
 ]
+# content terms that let a question opening like a follow-up stand as a new topic
+OWN_TOPIC_TERMS = 4
 # the platform's own name and its short forms ("AE", "ali") are in every rule: no search term
 _PLATFORM = {"aliexpress", "ae", "ali", "seller", "sellers"}
 _STOP = frozenset(STOPWORDS_EN) | frozenset(_QUESTION_WORDS) | _PLATFORM

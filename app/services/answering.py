@@ -17,7 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from app.components.glossary import Glossary
-from app.components.language import Translation, detect, key_point_line, translate
+from app.components.language import (
+    Translation,
+    detect,
+    key_point_line,
+    with_conversation,
+)
 from app.components.refusal import RefusalModel
 from app.components.retrieval import (
     ANSWER_KINDS,
@@ -267,7 +272,7 @@ class Assistant:
         if isinstance(screened, Answer):
             return screened  # declined requests never reach retrieval or a model
         deadline = time.monotonic() + self.writer.timeout
-        translation = self.translation(screened.text)
+        translation = self.translation(screened.text, history)
         if translation is not None:  # searched as the rulebook's English terms, never spell-fixed
             return self._foreign(screened, translation, on_token, deadline)
         standalone, problem = self.writer.condense(screened.text, history, deadline)
@@ -279,19 +284,22 @@ class Assistant:
             return quoted  # weak evidence: no writer is asked to improvise
         return self.writer.write(WriteJob(evidence, quoted, on_token, deadline, problem))
 
-    def english_terms(self, text: str) -> str | None:
+    def english_terms(self, text: str, history: Sequence[dict] | None = None) -> str | None:
         """A question in another language as the rulebook's English terms (None: English)."""
-        translation = self.translation(text)
+        translation = self.translation(text, history)
         return None if translation is None else translation.english
 
-    def translation(self, text: str) -> Translation | None:
-        """The question as the rule terms of its language's glossary, or None for English."""
+    def translation(self, text: str, history: Sequence[dict] | None = None) -> Translation | None:
+        """The question as the rule terms of its language's glossary (a follow-up with the
+        earlier questions it leans on), or None for English."""
         if not self.languages:
             return None
         language = detect(text, self.languages)
         if language not in self.languages:  # English, or unsure
             return None
-        return translate(text, self.glossaries[language])
+        return with_conversation(
+            text, history, self.glossaries[language], lambda t: detect(t, self.languages)
+        )
 
     def foreign_evidence(
         self, screened: CleanQuestion, translation: Translation
@@ -462,7 +470,7 @@ class Assistant:
         """Ranked passages for a question, exactly as answering sees them: another language
         as its rule terms, English condensed, spell-fixed and bridged."""
         self.retrieval.refresh()
-        query = self.english_terms(question.strip())
+        query = self.english_terms(question.strip(), history)
         translated = query is not None
         if query is None:
             query = self.retrieval.correct(condense(question.strip(), history))

@@ -41,7 +41,7 @@ def collect(
         screened = assistant.screen(item.question)
         if isinstance(screened, Answer):
             continue
-        translation = assistant.translation(screened.text)
+        translation = assistant.translation(screened.text, item.history)
         if translation is None:
             standalone = condense(screened.text, item.history)
             evidence = assistant.gather(screened.text, standalone, screened.notes)

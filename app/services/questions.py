@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from app.components.text import terms
+from app.components.text import OWN_TOPIC_TERMS, terms
 
 _FOLLOW_UP_START = re.compile(
     r"^\s*(and|but|also|so|then|or|plus|what about|how about|what if|if so|if not|"
@@ -49,8 +49,7 @@ _POINTING = re.compile(
     re.I,
 )
 _WORDS = re.compile(r"[^\W_]+", re.UNICODE)
-_OWN_TOPIC_TERMS = 4  # content terms that let a follow-up-like turn stand as a new topic
-_POINTING_TERMS = 5  # ...and that let a question pointing back ("that notice") stand alone
+_POINTING_TERMS = 5  # content terms that let a question pointing back ("that notice") stand alone
 
 
 @dataclass
@@ -127,4 +126,4 @@ def _leans_on_earlier(turn: str) -> bool:
     if not is_follow_up(turn):
         return False
     words = {w.lower() for w in _WORDS.findall(turn)}
-    return bool(words & _ANAPHORA) or len(terms(turn)) < _OWN_TOPIC_TERMS
+    return bool(words & _ANAPHORA) or len(terms(turn)) < OWN_TOPIC_TERMS
