@@ -361,3 +361,25 @@ def test_a_question_about_consequences_gets_the_consequence(assistant):
     answer = assistant.ask("got my third strike for selling knock-offs, is my shop done for?")
     assert not answer.refused
     assert re.search(r"\bclos(e|es|ed|ure)\b", answer.text), answer.text
+
+
+def test_a_passage_only_bm25_found_carries_its_real_similarity(container):
+    """Passages outside the dense top-k used to carry similarity 0, which the refusal model
+    read as "nothing alike"; each fused passage now has its cosine to the question."""
+    import numpy as np
+
+    retrieval = container.retrieval
+    question = "What's the duty-free limit for AliExpress parcels going into Russia right now?"
+    passages, vector = retrieval.ranked(question, 12)
+    found = container.store.collection.get(ids=[p.id for p in passages], include=["embeddings"])
+    vectors = np.asarray(found["embeddings"], dtype=np.float32)
+    stored = dict(zip(found["ids"], vectors, strict=True))
+    query = np.asarray(vector, dtype=np.float32)
+    for passage in passages:
+        expected = float(
+            stored[passage.id]
+            @ query
+            / (np.linalg.norm(stored[passage.id]) * np.linalg.norm(query))
+        )
+        assert passage.dense == pytest.approx(expected, abs=1e-3), passage.id
+    assert min(p.dense for p in passages) > 0.1

@@ -34,7 +34,7 @@ class Passage(Serialisable):
     page: int | None
     url: str
     score: float = field(metadata={"digits": 5})  # fused reciprocal-rank score
-    # cosine similarity to the query, 0 when dense search did not return it
+    # cosine similarity to the query (computed for a passage only BM25 found)
     dense: float = field(metadata={"digits": 4})
     lexical: float = field(metadata={"digits": 4})  # BM25 score, 0 when no query term occurs
     # similarity of the closest "sellers ask" question of its section, 0 when none was close
@@ -222,15 +222,17 @@ class HybridRetriever:
         for ranking in (semantic, list(lexical)):
             for rank, chunk_id in enumerate(ranking):
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        top = [i for i, _ in sorted(fused.items(), key=lambda kv: -kv[1])[:k]]
+        dense.update(self._similarities([i for i in top if i not in dense], query_vector))
         out: list[Passage] = []
-        for chunk_id, score in sorted(fused.items(), key=lambda kv: -kv[1])[:k]:
+        for chunk_id in top:
             base = self._chunks.get(chunk_id)
             if base is None:  # the store changed between the two searches
                 continue
             out.append(
                 replace(
                     base,
-                    score=score,
+                    score=fused[chunk_id],
                     dense=dense.get(chunk_id, 0.0),
                     lexical=lexical.get(chunk_id, 0.0),
                     asked=asked.get(chunk_id, 0.0),
@@ -246,6 +248,20 @@ class HybridRetriever:
         ids = result["ids"][0]
         distances = (result.get("distances") or [[]])[0]
         return {i: 1.0 - float(d) for i, d in zip(ids, distances, strict=True)}
+
+    def _similarities(self, ids: list[str], query_vector: list[float]) -> dict[str, float]:
+        """The dense similarity of passages only BM25 found: a 0 there would read as "nothing
+        alike" to the refusal model, which a passage outside the dense top-k is not."""
+        if not ids:
+            return {}
+        found = self.store.collection.get(ids=ids, include=["embeddings"])
+        vectors = np.asarray(found["embeddings"], dtype=np.float32)
+        if not len(vectors):
+            return {}
+        query = np.asarray(query_vector, dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1) * (np.linalg.norm(query) or 1.0)
+        cosine = vectors @ query / np.where(norms == 0, 1.0, norms)
+        return {i: float(c) for i, c in zip(found["ids"], cosine, strict=True)}
 
     def _lexical(self, query: str) -> dict[str, float]:
         tokens = terms(query)
