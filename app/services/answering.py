@@ -636,7 +636,9 @@ def _figure_not_given(question: str, chosen: list[Scored]) -> Scored | None:
         return None
     kind = _asked_kind(question, ANSWER_KINDS) or states_figure
     unknown = max(
-        (s for s in chosen if _says_not_given(s.sentence.text, kind)),
+        # "Sources disagree on the size of the deposit, and no official figure was found."
+        # opens a paragraph that gives each source's figure: those are the answer
+        (s for s in chosen if _says_not_given(s.sentence.text, kind) and not _in_conflict(s)),
         key=lambda s: s.score,
         default=None,
     )
