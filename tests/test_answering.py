@@ -363,23 +363,27 @@ def test_a_question_about_consequences_gets_the_consequence(assistant):
     assert re.search(r"\bclos(e|es|ed|ure)\b", answer.text), answer.text
 
 
-def test_a_passage_only_bm25_found_carries_its_real_similarity(container):
-    """Passages outside the dense top-k used to carry similarity 0, which the refusal model
-    read as "nothing alike"; each fused passage now has its cosine to the question."""
+def test_a_passage_only_bm25_found_carries_its_real_similarity(container, assistant):
+    """Passages outside the dense top-k carry similarity 0 for ranking; the refusal model read
+    that 0 of a top passage as "nothing alike", so its signals use each passage's cosine."""
     import numpy as np
 
     retrieval = container.retrieval
     question = "What's the duty-free limit for AliExpress parcels going into Russia right now?"
     passages, vector = retrieval.ranked(question, 12)
+    assert any(not p.dense for p in passages)  # some passage only BM25 found
+    similar = retrieval.retriever.similarities(passages, vector)
     found = container.store.collection.get(ids=[p.id for p in passages], include=["embeddings"])
     vectors = np.asarray(found["embeddings"], dtype=np.float32)
     stored = dict(zip(found["ids"], vectors, strict=True))
     query = np.asarray(vector, dtype=np.float32)
-    for passage in passages:
+    for passage, value in zip(passages, similar, strict=True):
         expected = float(
             stored[passage.id]
             @ query
             / (np.linalg.norm(stored[passage.id]) * np.linalg.norm(query))
         )
-        assert passage.dense == pytest.approx(expected, abs=1e-3), passage.id
-    assert min(p.dense for p in passages) > 0.1
+        assert value == pytest.approx(expected, abs=1e-3), passage.id
+    signals = assistant.gather(question, question, []).signals
+    assert signals.top_dense == pytest.approx(similar[0], abs=1e-6)
+    assert signals.top_dense > 0.1

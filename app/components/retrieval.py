@@ -456,12 +456,13 @@ class Retrieval:
         passages, vector = self.ranked(query, k, bridge, translated)
         top = passages[: self.weights.scored_passages]
         scored, signals = self.score(query, vector, top, bridge, asking)
+        similar = self.retriever.similarities(passages, vector)
         if len(passages) > 1:
-            signals.dense_margin = passages[0].dense - max(p.dense for p in passages[1:])
+            signals.dense_margin = similar[0] - max(similar[1:])
         best_lexical = max((p.lexical for p in passages), default=0.0)
         if passages and best_lexical > 0:
             signals.lexical_agreement = passages[0].lexical / best_lexical
-        signals.top_dense = passages[0].dense if passages else 0.0
+        signals.top_dense = similar[0] if passages else 0.0
         signals.translated = float(translated)
         signals.unbridged = unbridged
         # a section without sellers' questions (an upload) counts by its own text instead

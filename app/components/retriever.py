@@ -34,7 +34,7 @@ class Passage(Serialisable):
     page: int | None
     url: str
     score: float = field(metadata={"digits": 5})  # fused reciprocal-rank score
-    # cosine similarity to the query (computed for a passage only BM25 found)
+    # cosine similarity to the query, 0 when dense search did not return it
     dense: float = field(metadata={"digits": 4})
     lexical: float = field(metadata={"digits": 4})  # BM25 score, 0 when no query term occurs
     # similarity of the closest "sellers ask" question of its section, 0 when none was close
@@ -222,17 +222,15 @@ class HybridRetriever:
         for ranking in (semantic, list(lexical)):
             for rank, chunk_id in enumerate(ranking):
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.rrf_k + rank + 1)
-        top = [i for i, _ in sorted(fused.items(), key=lambda kv: -kv[1])[:k]]
-        dense.update(self._similarities([i for i in top if i not in dense], query_vector))
         out: list[Passage] = []
-        for chunk_id in top:
+        for chunk_id, score in sorted(fused.items(), key=lambda kv: -kv[1])[:k]:
             base = self._chunks.get(chunk_id)
             if base is None:  # the store changed between the two searches
                 continue
             out.append(
                 replace(
                     base,
-                    score=fused[chunk_id],
+                    score=score,
                     dense=dense.get(chunk_id, 0.0),
                     lexical=lexical.get(chunk_id, 0.0),
                     asked=asked.get(chunk_id, 0.0),
@@ -249,9 +247,15 @@ class HybridRetriever:
         distances = (result.get("distances") or [[]])[0]
         return {i: 1.0 - float(d) for i, d in zip(ids, distances, strict=True)}
 
+    def similarities(self, passages: list[Passage], query_vector: list[float]) -> list[float]:
+        """Each passage's cosine to the question, also for those only BM25 found (their `dense`
+        is 0, which ranks and scores sentences as tuned, but would read as "nothing alike" to
+        the refusal model: a passage outside the dense top-k is not)."""
+        missing = [p.id for p in passages if not p.dense]
+        exact = self._similarities(missing, query_vector)
+        return [exact.get(p.id, p.dense) if not p.dense else p.dense for p in passages]
+
     def _similarities(self, ids: list[str], query_vector: list[float]) -> dict[str, float]:
-        """The dense similarity of passages only BM25 found: a 0 there would read as "nothing
-        alike" to the refusal model, which a passage outside the dense top-k is not."""
         if not ids:
             return {}
         found = self.store.collection.get(ids=ids, include=["embeddings"])
