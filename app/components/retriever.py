@@ -114,6 +114,7 @@ class HybridRetriever:
         self.rrf_k = rrf_k
         self._lock = threading.Lock()
         self._version: tuple[int, float] | None = None
+        self._vectors: dict[str, np.ndarray] = {}
         self._checked = 0.0  # time.monotonic() of the last look at the store's version
         self._ids: list[str] = []
         self._chunks: dict[str, Passage] = {}
@@ -170,6 +171,7 @@ class HybridRetriever:
                 (i, q) for i, m in zip(ids, metas, strict=True) for q in asks_of(m) if keyed
             ]
             self.speller = speller
+            self._vectors = {}  # chunk id -> stored vector, fetched when first needed
             self._version = version
 
     @property
@@ -256,16 +258,17 @@ class HybridRetriever:
         return [exact.get(p.id, p.dense) if not p.dense else p.dense for p in passages]
 
     def _similarities(self, ids: list[str], query_vector: list[float]) -> dict[str, float]:
-        if not ids:
-            return {}
-        found = self.store.collection.get(ids=ids, include=["embeddings"])
-        vectors = np.asarray(found["embeddings"], dtype=np.float32)
-        if not len(vectors):
-            return {}
+        """Vectors are fetched from the store once per snapshot (a lookup costs ~1 ms)."""
+        vectors = self._vectors
+        wanted = [i for i in ids if i not in vectors]
+        if wanted:
+            found = self.store.collection.get(ids=wanted, include=["embeddings"])
+            for i, v in zip(found["ids"], found["embeddings"], strict=True):
+                vector = np.asarray(v, dtype=np.float32)
+                vectors[i] = vector / (np.linalg.norm(vector) or 1.0)
         query = np.asarray(query_vector, dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1) * (np.linalg.norm(query) or 1.0)
-        cosine = vectors @ query / np.where(norms == 0, 1.0, norms)
-        return {i: float(c) for i, c in zip(found["ids"], cosine, strict=True)}
+        query = query / (np.linalg.norm(query) or 1.0)
+        return {i: float(vectors[i] @ query) for i in ids if i in vectors}
 
     def _lexical(self, query: str) -> dict[str, float]:
         tokens = terms(query)
