@@ -27,6 +27,7 @@ from app.components.text import (
     OWN_TOPIC_TERMS,
     asking_part,
     terms,
+    user_turns,
 )
 from app.settings import user_cache_dir
 
@@ -412,13 +413,8 @@ def with_conversation(
         or len(terms(own.english)) >= OWN_TOPIC_TERMS  # "et côté retours et garantie…"
     ):
         return own
-    turns = [
-        str(m.get("content", "")).strip()
-        for m in history
-        if isinstance(m, dict) and m.get("role") == "user" and str(m.get("content", "")).strip()
-    ]
     chain: list[str] = []
-    for turn in reversed(turns[-_FOLLOW_UP_TURNS:]):
+    for turn in reversed(user_turns(history)[-_FOLLOW_UP_TURNS:]):
         if language_of(turn) != glossary.language:
             break  # a turn in another language starts no chain in this one
         chain.insert(0, turn)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from itertools import pairwise
@@ -176,6 +176,15 @@ ANSWER_KINDS = (
     (asks_for_share, states_share),
     (asks_for_amount, states_amount),
 )
+
+
+def asked_kind(
+    question: str,
+    kinds: Sequence[tuple[Callable[[str], bool], Callable[[str], bool]]] = ANSWER_KINDS,
+) -> Callable[[str], bool] | None:
+    """How to see that a sentence states what the question asks for: the first (most
+    specific) of `kinds` the question asks, or None."""
+    return next((states for asks, states in kinds if asks(question)), None)
 
 
 @dataclass
@@ -557,21 +566,17 @@ class Retrieval:
         signals.phrase_terms = _phrase_share(query, groups, [s.sentence.text for s in best])
         if asks_figure:
             focus = set(terms(asking))
-            stating = [
-                share(term_set(s.sentence.text), headings[s.passage.id], focus)
-                for s in scored[:FOCUS_SENTENCES]
-                if states_figure(s.sentence.text)
-            ]
-            signals.figure_focus = 1.0 - max(stating, default=0.0)
-            kind = next((states for asks, states in ANSWER_KINDS if asks(query)), states_figure)
             about = [
-                (share(term_set(s.sentence.text), headings[s.passage.id], focus), s)
+                (share(term_set(s.sentence.text), headings[s.passage.id], focus), s.sentence.text)
                 for s in scored[:FOCUS_SENTENCES]
             ]
+            signals.figure_focus = 1.0 - max(
+                (a for a, text in about if states_figure(text)), default=0.0
+            )
+            kind = asked_kind(query) or states_figure
             signals.figure_elsewhere = max(
                 0.0,
-                max(a for a, _ in about)
-                - max((a for a, s in about if kind(s.sentence.text)), default=0.0),
+                max(a for a, _ in about) - max((a for a, text in about if kind(text)), default=0.0),
             )
         return scored, signals
 

@@ -253,9 +253,8 @@ class HybridRetriever:
         """Each passage's cosine to the question, also for those only BM25 found (their `dense`
         is 0, which ranks and scores sentences as tuned, but would read as "nothing alike" to
         the refusal model: a passage outside the dense top-k is not)."""
-        missing = [p.id for p in passages if not p.dense]
-        exact = self._similarities(missing, query_vector)
-        return [exact.get(p.id, p.dense) if not p.dense else p.dense for p in passages]
+        exact = self._similarities([p.id for p in passages if not p.dense], query_vector)
+        return [p.dense or exact.get(p.id, 0.0) for p in passages]
 
     def _similarities(self, ids: list[str], query_vector: list[float]) -> dict[str, float]:
         """Vectors are fetched from the store once per snapshot (a lookup costs ~1 ms)."""

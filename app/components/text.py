@@ -7,6 +7,7 @@ indexed text (and of a Markdown or text source file).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -309,3 +310,12 @@ def looks_like_instruction(text: str) -> bool:
 def plural(count: int, noun: str, many: str | None = None) -> str:
     """Counts as people read them, 1 passage and 2 passages, never passage(s)."""
     return f"{count} {noun if count == 1 else many or noun + 's'}"
+
+
+def user_turns(history: Sequence[dict] | None) -> list[str]:
+    """The seller's own earlier questions in a conversation, blank and malformed turns left out."""
+    return [
+        str(m.get("content", "")).strip()
+        for m in (history or [])
+        if isinstance(m, dict) and m.get("role") == "user" and str(m.get("content", "")).strip()
+    ]

@@ -29,6 +29,7 @@ from app.components.retrieval import (
     Retrieval,
     Scored,
     Signals,
+    asked_kind,
     asks_for_figure,
     sentence_source,
     states_duration,
@@ -544,9 +545,9 @@ class Assistant:
             picked.append(cand)
         lead = picked[0]
         topic = term_set(question)
-        if new_ask and (asks_for_figure(new_ask) or _asked_kind(new_ask, LEAD_KINDS)):
+        if new_ask and (asks_for_figure(new_ask) or asked_kind(new_ask, LEAD_KINDS)):
             question = new_ask
-        kind = _asked_kind(question, LEAD_KINDS)
+        kind = asked_kind(question, LEAD_KINDS)
         if kind is states_consequence:
             kind = lambda text: states_consequence(text, topic)  # noqa: E731
         if asks_for_figure(question) or kind is not None:
@@ -610,14 +611,6 @@ _PART_BREAK = re.compile(
 )
 
 
-def _asked_kind(
-    question: str, kinds: Sequence[tuple[Callable[[str], bool], Callable[[str], bool]]]
-) -> Callable[[str], bool] | None:
-    """How to see that a sentence states what the question asks for: the first (most
-    specific) of `kinds` the question asks, or None."""
-    return next((states for asks, states in kinds if asks(question)), None)
-
-
 # A rule sentence saying the figure is not known: the rulebook has the topic, not the number.
 _NOT_GIVEN = re.compile(
     r"\b(?:could not be found|no official figure|gives no (?:point value|figure|amount|number|year)"
@@ -634,7 +627,7 @@ def _figure_not_given(question: str, chosen: list[Scored]) -> Scored | None:
     quote a number, with the reason shown."""
     if not asks_for_figure(question):
         return None
-    kind = _asked_kind(question, ANSWER_KINDS) or states_figure
+    kind = asked_kind(question, ANSWER_KINDS) or states_figure
     unknown = max(
         # "Sources disagree on the size of the deposit, and no official figure was found."
         # opens a paragraph that gives each source's figure: those are the answer

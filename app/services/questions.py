@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from app.components.text import OWN_TOPIC_TERMS, terms
+from app.components.text import OWN_TOPIC_TERMS, terms, user_turns
 
 _FOLLOW_UP_START = re.compile(
     r"^\s*(and|but|also|so|then|or|plus|what about|how about|what if|if so|if not|"
@@ -106,15 +106,11 @@ def is_follow_up(question: str) -> bool:
 
 def condense(question: str, history: Sequence[dict] | None) -> str:
     """A standalone search query: earlier user turns are chained while they read as follow-ups."""
-    user_turns = [
-        str(m.get("content", "")).strip()
-        for m in (history or [])
-        if isinstance(m, dict) and m.get("role") == "user" and str(m.get("content", "")).strip()
-    ]
-    if not user_turns or not is_follow_up(question):
+    turns = user_turns(history)
+    if not turns or not is_follow_up(question):
         return question
-    standalone = user_turns[0]
-    for turn in user_turns[1:]:
+    standalone = turns[0]
+    for turn in turns[1:]:
         standalone = f"{standalone} {turn}" if _leans_on_earlier(turn) else turn
     return f"{standalone} {question}"
 
