@@ -15,6 +15,7 @@ from app.components.refusal import FEATURES, RefusalModelError, load_refusal_mod
 from app.components.retrieval import (
     _POINTER,
     asking_part,
+    asks_for_amount,
     asks_for_figure,
     states_duration,
     states_figure,
@@ -809,3 +810,37 @@ def test_a_follow_up_in_another_language_is_searched_with_the_earlier_question(a
         {"role": "user", "content": "Je peux ouvrir une boutique en tant qu'auto-entrepreneur ?"}
     ]
     assert assistant.english_terms(own, french) == assistant.english_terms(own)
+
+
+def test_a_sum_asked_in_another_language_is_checked_for_a_sum(assistant):
+    """ "¿De cuánto es la multa…?" reaches the bag as a count of a fine: it asks for a sum, and
+    the rulebook gives none for a missing GPSR responsible person (each state sets its fines),
+    so it is refused rather than answered with the EUR 150 of an import rule. A count of points
+    asks for no sum."""
+    fine = "¿De cuánto es la multa en Alemania si no tengo persona responsable del GPSR?"
+    points = "¿Cuántos puntos me quitan por vender falsificaciones?"
+    assert asks_for_amount(assistant.english_terms(fine))
+    assert not asks_for_amount(assistant.english_terms(points))
+    answer = assistant.ask(fine)
+    assert answer.refused, answer.text
+    assert not assistant.ask(points).refused
+
+
+def test_a_follow_up_counts_the_sellers_phrases_not_the_rule_terms_they_give(assistant):
+    """ "fiche produit" is one topic though the glossary gives it three rule terms: "Ok, et sur
+    ma fiche produit, je dois afficher quoi exactement ?" still leans on the GPSR question
+    before it and is answered with what the listing must show."""
+    history = [
+        {
+            "role": "user",
+            "content": "Depuis le GPSR, c'est quoi cette histoire de personne "
+            "responsable dans l'UE ?",
+        },
+        {"role": "assistant", "content": "Un opérateur économique établi dans l'UE…"},
+    ]
+    question = "Ok, et sur ma fiche produit, je dois afficher quoi exactement ?"
+    assert "gpsr" in assistant.english_terms(question, history)
+    assert "gpsr" not in assistant.english_terms(question)
+    answer = assistant.ask(question, history=history)
+    assert not answer.refused, answer.text
+    assert "GPSR" in answer.text

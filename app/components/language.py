@@ -47,6 +47,18 @@ _FIGURE = re.compile(
     # in capitals ("İADE": Turkish İ is a letter too)
     rf"|(?<![0-9{_ALPHABETIC}]){_ACRONYM.pattern}(?![0-9{_ALPHABETIC}])"
 )
+# A count asked of a sum of money is an amount: "de cuánto es la multa", "quel est le montant de
+# l'amende" reach the bag as "fine … how many" or "amount fine", which no longer reads as the
+# English "how much is the fine" does; the bag says "how much" as well, so the answer is
+# checked for a sum.
+_MONEY_TERMS = frozenset(
+    {
+        *("fine", "fines", "fee", "fees", "cost", "costs", "price", "commission", "deposit"),
+        *("charge", "charges", "duty", "duties", "tariff", "annual fee", "handling fee"),
+        "penalty amount",
+    }
+)
+_COUNT_ASKS = frozenset(["how many", "amount", "how much"])
 # Countries and regions the lexicons bridge: they place a rule ("VAT in Spain") but are no rule
 # by themselves ("the best football team in Brazil?", "a Ukrainian borscht recipe").
 PLACES = english_places() | frozenset(
@@ -364,7 +376,8 @@ def translate(question: str, glossary: Glossary) -> Translation:
     kept = _carried_words(question, glossary, seller)
     carried = {word.lower() for word in kept}
     platforms = [name for name in _marketplaces(question) if name not in carried]
-    query = " ".join(dict.fromkeys([*english, *kept, *figures, *platforms])).strip()
+    asks_sum = [] if not _asks_money(english) else ["how much"]
+    query = " ".join(dict.fromkeys([*english, *asks_sum, *kept, *figures, *platforms])).strip()
     asking = asking_part(question)
     return Translation(
         glossary.language,
@@ -410,7 +423,7 @@ def with_conversation(
     if (
         not history
         or not leans_on_earlier(question, glossary)
-        or len(terms(own.english)) >= OWN_TOPIC_TERMS  # "et côté retours et garantie…"
+        or _own_topics(own) >= OWN_TOPIC_TERMS  # "et côté retours et garantie…"
     ):
         return own
     chain: list[str] = []
@@ -424,6 +437,18 @@ def with_conversation(
     if not both.english:
         return own
     return replace(both, parts=own.parts, asking=own.english or both.asking)
+
+
+def _asks_money(english: list[str]) -> bool:
+    """The matched rule terms ask a count or an amount of a fine, fee or price."""
+    found = {term.lower() for term in english}
+    return bool(found & _COUNT_ASKS) and bool(found & _MONEY_TERMS)
+
+
+def _own_topics(own: Translation) -> int:
+    """The seller's phrases that carry rule terms: one phrase is one topic however many rule
+    terms the glossary gives it ("fiche produit" -> product page, listing, item)."""
+    return len({written for written, english in own.matched if terms(english)})
 
 
 def _marketplaces(question: str) -> list[str]:
