@@ -844,3 +844,19 @@ def test_a_follow_up_counts_the_sellers_phrases_not_the_rule_terms_they_give(ass
     answer = assistant.ask(question, history=history)
     assert not answer.refused, answer.text
     assert "GPSR" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("What minimum yearly sales does an apparel store need to pass the assessment?", True),
+        ("For the 365-day assessment, what sales total do I need to hit?", True),
+        ("How many euros per parcel will the handling fee be?", True),
+        ("What sales channels can I use?", False),
+        ("How many points does a fake order cost?", False),
+    ],
+)
+def test_which_questions_ask_for_a_sum_of_money(question, asks):
+    """A sales total is a sum: the answer must state one, so a sentence giving only the
+    assessment's 365 days does not answer it (and "could not be found" does)."""
+    assert asks_for_amount(question) is asks

@@ -111,8 +111,9 @@ def states_duration(text: str) -> bool:
 _ASKS_AMOUNT = re.compile(
     r"\bhow much\b|\b(how big|how high|maximum|max|biggest)\s+(a\s+|the\s+)?fine\b|\bfined\b"
     r"|\bhow many (euros?|dollars?|yuan|reais|pounds|USD|EUR|RMB|GBP|BRL)\b"
+    r"|\b(minimum|maximum|min|max)\s+(yearly |annual |monthly )?(sales|turnover|revenue)\b"
     rf"|{_WH_FIGURE}(fees?|costs?|prices?|fines?|charges?|deposits?|amounts?|commissions?|duty"
-    r"|duties|tariffs?)\b",
+    r"|duties|tariffs?|sales (?:total|amount|volume|target|figure)|turnover|revenue)\b",
     re.I,
 )
 _AMOUNT = re.compile(
