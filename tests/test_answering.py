@@ -331,6 +331,22 @@ def test_a_figure_the_rulebook_says_it_lacks_is_refused_with_the_reason(assistan
     assert answer.citations and "missing from the source" in answer.citations[0].quote
 
 
+def test_a_note_that_the_figure_is_missing_speaks_for_its_paragraph(assistant):
+    """ "The amount of the handling fee was not given" is short and scores below the EUR 3
+    duty sentence, but its paragraph is the one about the handling fee: the answer refuses to
+    quote a sum and shows the paragraph, while a question about the duty itself still gets
+    EUR 3."""
+    fee = assistant.ask("How much will the new EU handling fee on e-commerce parcels be?")
+    assert fee.refused
+    assert "does not give the figure" in fee.text
+    assert [c.quote for c in fee.citations if "not given" in c.quote], fee.text
+    assert "EUR 3" not in fee.text
+    duty = assistant.ask("How much is the new EU flat duty on cheap parcels per item category?")
+    assert not duty.refused, duty.text
+    assert "EUR 3" in duty.text
+    assert "does not give the figure" not in duty.text
+
+
 def test_a_sentence_that_gives_the_figure_beside_a_cut_off_table_answers(assistant):
     """A sentence "worth 10 points ... (the rest of the tier table was cut off)": the cut-off
     part is another figure; the one asked for is stated, so the answer quotes it."""

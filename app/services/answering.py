@@ -26,6 +26,7 @@ from app.components.language import (
 from app.components.refusal import RefusalModel
 from app.components.retrieval import (
     ANSWER_KINDS,
+    FOCUS_SENTENCES,
     Retrieval,
     Scored,
     Signals,
@@ -443,9 +444,11 @@ class Assistant:
         )
         # A sentence saying the asked figure is not given is the reason shown with a refusal,
         # whether the evidence was strong enough to answer or not.
-        unknown = _figure_not_given(evidence.standalone, chosen)
-        if unknown is not None:
-            text, citations = _compose([unknown])
+        unknown = _figure_not_given(
+            evidence.standalone, chosen, evidence.scored, self._term_share(evidence.standalone)
+        )
+        if unknown:
+            text, citations = _compose(unknown)
             return evidence.refusal(
                 evidence.notes, f"{FIGURE_NOT_GIVEN} {text}", citations=citations
             )
@@ -520,6 +523,17 @@ class Assistant:
             if enough and best not in out and held[id(best)] > max(held[id(s)] for s in out):
                 out.append(best)
         return out
+
+    def _term_share(self, question: str) -> Callable[[str], float]:
+        """The share of the question's weighted terms (glossary bridges included) a text holds."""
+        groups = self.retrieval.term_groups(question)
+        total = sum(weight for _, weight in groups.values()) or 1.0
+
+        def share(text: str) -> float:
+            present = term_set(text)
+            return sum(w for members, w in groups.values() if members & present) / total
+
+        return share
 
     def _choose(
         self,
@@ -620,25 +634,57 @@ _NOT_GIVEN = re.compile(
 )
 
 
-def _figure_not_given(question: str, chosen: list[Scored]) -> Scored | None:
-    """The chosen sentence that says the asked figure is not given, when it answers the
-    question better than any chosen sentence stating a figure of the kind asked: "how big is
-    the fine in Germany?" has the answer that there is no fixed one, which is a refusal to
-    quote a number, with the reason shown."""
+def _figure_not_given(
+    question: str,
+    chosen: list[Scored],
+    scored: Sequence[Scored] = (),
+    share: Callable[[str], float] | None = None,
+) -> list[Scored]:
+    """The sentences saying the asked figure is not given, when they answer the question
+    better than any chosen sentence stating a figure of the kind asked: "how big is the fine
+    in Germany?" has the answer that there is no fixed one, which is a refusal to quote a
+    number, with the reason shown (empty: the figure is given, or not asked).
+
+    A note such as "The amount was not given" is short and scores low by itself; it speaks
+    for the sentence its paragraph opens with ("A separate handling fee is due from November
+    2026."), so it stands as high as that sentence when the opener states no figure of the
+    kind asked and the two hold more of the question's terms (`share`) than any other chosen
+    sentence: "how much is the handling fee?", not "how much is the flat duty?". The two are
+    shown together."""
     if not asks_for_figure(question):
-        return None
+        return []
     kind = asked_kind(question, ANSWER_KINDS) or states_figure
-    unknown = max(
-        # "Sources disagree on the size of the deposit, and no official figure was found."
-        # opens a paragraph that gives each source's figure: those are the answer
-        (s for s in chosen if _says_not_given(s.sentence.text, kind) and not _in_conflict(s)),
-        key=lambda s: s.score,
-        default=None,
-    )
-    if unknown is None:
-        return None
-    stating = [s.score for s in chosen if s is not unknown and kind(s.sentence.text)]
-    return unknown if unknown.score > max(stating, default=0.0) else None
+
+    def opener(note: Scored) -> Scored | None:
+        """The best sentence before the note in its paragraph that states no figure asked."""
+        line = note.passage.text.rfind("\n", 0, note.sentence.start) + 1
+        before = [
+            s
+            for s in scored
+            if s.passage.id == note.passage.id
+            and line <= s.sentence.start < note.sentence.start
+            and not kind(s.sentence.text)
+        ]
+        return max(before, key=lambda s: s.score, default=None)
+
+    # "Sources disagree on the size of the deposit, and no official figure was found." opens a
+    # paragraph that gives each source's figure: those are the answer
+    said = [s for s in scored if _says_not_given(s.sentence.text, kind) and not _in_conflict(s)]
+    notes = [(s.score, [s]) for s in said if any(s is c for c in chosen)]
+    if share is not None:
+        near = [*chosen, *scored[:FOCUS_SENTENCES]]
+        for note in said:
+            lead = opener(note)
+            if lead is None or all(lead is not c for c in near):
+                continue
+            held = share(f"{lead.sentence.text} {note.sentence.text}")
+            if all(share(c.sentence.text) < held for c in chosen if c is not lead):
+                notes.append((lead.score, [lead, note]))  # the paragraph most about the question
+    if not notes:
+        return []
+    standing, shown = max(notes, key=lambda n: n[0])
+    stating = [s.score for s in chosen if all(s is not x for x in shown) and kind(s.sentence.text)]
+    return shown if standing > max(stating, default=0.0) else []
 
 
 def _says_not_given(text: str, kind: Callable[[str], bool]) -> bool:
