@@ -27,6 +27,10 @@ _WEAK = re.compile(r"uncertain|weak|low|conflict", re.I)
 
 
 _SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
+# A line that introduces a list ("The deadlines are:") and the list are one statement: the blank
+# line between them is no place to end a chunk, or the figures go one way and the sentence
+# that says what they are the other.
+_INTRO_GAP = re.compile(r":[ \t]*\n[ \t]*\n(?=[ \t]*(?:[-*•]|\d+[.)])[ \t])")
 
 
 def chunk_document(
@@ -61,11 +65,12 @@ def chunk_document(
             section = _section(block.metadata, doc.title)
             heading = f"# {doc.title} > {section}" if section else f"# {doc.title}"
             content, asks = split_asks(block.page_content)
+            content = _INTRO_GAP.sub(":\n", content)
             if not content.strip():
                 carried.extend(asks)
                 continue
             asks, carried = [*carried, *asks], []
-            for piece in _fit(sizer.split_text(content), heading, overlap, tokens):
+            for piece in _intros_forward(_fit(sizer.split_text(content), heading, overlap, tokens)):
                 body = piece.strip()
                 if not body:
                     continue
@@ -80,6 +85,22 @@ def chunk_document(
                     meta["asks"] = "\n".join(asks)
                 chunks.append(Document(page_content=f"{heading}\n{body}", metadata=meta))
     return chunks
+
+
+def _intros_forward(pieces: list[str]) -> list[str]:
+    """A piece that ends on the line introducing a list hands that line to the next piece,
+    which holds the list (the overlap often carries it there already)."""
+    out = list(pieces)
+    for i in range(len(out) - 1):
+        body = out[i].rstrip()
+        if not body.endswith(":"):
+            continue
+        cut = body.rfind("\n") + 1
+        intro = body[cut:].strip()
+        out[i] = body[:cut]
+        if not out[i + 1].lstrip().startswith(intro):
+            out[i + 1] = f"{intro}\n{out[i + 1]}"
+    return out
 
 
 def _section(header_meta: dict[str, str], title: str) -> str:

@@ -17,6 +17,29 @@ from tests.samples import (
 MB = 1_000_000
 
 
+def test_a_chunk_never_ends_on_the_line_that_introduces_a_list(tmp_path):
+    """ "The deadlines are:" belongs with its bullets: where a chunk must end near it, the
+    line goes to the chunk that holds the list, so the figures keep the sentence saying what
+    they are (it once sat alone at the end of a chunk, and a deadline question found it
+    without its 3 business days)."""
+    filler = " ".join(
+        f"Background sentence number {n} about the complaint platform." for n in range(12)
+    )
+    path = tmp_path / "deadlines.md"
+    path.write_text(
+        "# Counter-notices\n\n"
+        f"{filler}\n\n"
+        "Counter-notice deadlines come from the platform rule:\n\n"
+        "- The first counter-notice is due within 3 business days.\n"
+        "- Later counter-notices are due within 27 business days.\n"
+    )
+    chunks = chunk_document(load_file(path, MB), "deadlines.md", 800, 150)
+    assert len(chunks) >= 2
+    assert not any(c.page_content.rstrip().endswith(":") for c in chunks)
+    with_list = [c.page_content for c in chunks if "3 business days" in c.page_content]
+    assert with_list and all("deadlines come from the platform rule:" in c for c in with_list)
+
+
 def test_markdown_front_matter_and_sections(tmp_path):
     path = tmp_path / "returns.md"
     path.write_text(RULE_MD)

@@ -35,6 +35,10 @@ class RefusalModel:
     # ...for a question bridged from another language: its signals come from a bag of rule
     # terms, so the same false-refusal cap is met at its own threshold (None: `threshold`)
     translated_threshold: float | None = None
+    # each signal's range on the dev split (0.5th to 99.5th percentile): a value past it counts
+    # as the edge, so a linear model never extrapolates from a handful of extreme questions
+    low: list[float] | None = None
+    high: list[float] | None = None
 
     def threshold_for(self, signals: Signals) -> float:
         if signals.translated and self.translated_threshold is not None:
@@ -43,6 +47,10 @@ class RefusalModel:
 
     def probability(self, signals: Signals) -> float:
         values = signals.as_vector()
+        if self.low is not None and self.high is not None:
+            values = [
+                min(max(v, lo), hi) for v, lo, hi in zip(values, self.low, self.high, strict=True)
+            ]
         z = self.intercept + sum(
             c * (v - m) / (s or 1.0)
             for c, v, m, s in zip(self.coef, values, self.mean, self.scale, strict=True)

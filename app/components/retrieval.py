@@ -67,6 +67,7 @@ _FIGURE = re.compile(
     re.I,
 )
 FOCUS_SENTENCES = 5  # the best-scored sentences searched for the asked figure
+MIN_FOCUS_TERMS = 3  # an asking part with fewer terms is read with the whole question
 
 
 def asks_for_figure(question: str) -> bool:
@@ -169,6 +170,26 @@ def asks_for_amount(question: str) -> bool:
 
 def states_amount(text: str) -> bool:
     return bool(_AMOUNT.search(text))
+
+
+_LIST_ITEM = re.compile(r"\s*(?:[-*•]|\d+[.)])\s+\S")
+
+
+def statement(passage: Passage, sentence: Sentence) -> str:
+    """A sentence with the list it introduces ("The deadlines are:" and its bullets): the
+    figures in the items are what the sentence states."""
+    if not sentence.text.rstrip().endswith(":"):
+        return sentence.text
+    items = []
+    for line in passage.text[sentence.start + len(sentence.text) :].splitlines():
+        if not line.strip():
+            if items:
+                break
+            continue
+        if not _LIST_ITEM.match(line):
+            break
+        items.append(line.strip())
+    return " ".join([sentence.text, *items])
 
 
 # What a figure question asks for, and how to see that a sentence states it: the most specific
@@ -550,7 +571,7 @@ class Retrieval:
         ) / max(len(groups), 1)
         signals.unknown_names = self._unknown_names(query, groups)
         best = scored[:3]
-        best_text = " ".join(s.sentence.text for s in best)
+        best_text = " ".join(statement(s.passage, s.sentence) for s in best)
         asks_figure = asks_for_figure(query)
         signals.figure_missing = float(asks_figure and not states_figure(best_text))
         signals.amount_missing = float(asks_for_amount(query) and not states_amount(best_text))
@@ -567,9 +588,16 @@ class Retrieval:
         signals.length = math.log1p(len(groups))
         signals.phrase_terms = _phrase_share(query, groups, [s.sentence.text for s in best])
         if asks_figure:
+            # "…is there a deadline?" alone is one term, and its share is all or nothing: a
+            # focus that small is read with the rest of the question
             focus = set(terms(asking))
+            if len(focus) < MIN_FOCUS_TERMS:
+                focus |= set(terms(query))
             about = [
-                (share(term_set(s.sentence.text), headings[s.passage.id], focus), s.sentence.text)
+                (
+                    share(term_set(s.sentence.text), headings[s.passage.id], focus),
+                    statement(s.passage, s.sentence),
+                )
                 for s in scored[:FOCUS_SENTENCES]
             ]
             signals.figure_focus = 1.0 - max(

@@ -71,6 +71,11 @@ def fit(
     from sklearn.preprocessing import StandardScaler
 
     x, y = np.asarray(rows, dtype=float), np.asarray(labels)
+    # A signal at a value only a few dev questions reach (figure_elsewhere 1.0: 5 of 1,840)
+    # would be extrapolated linearly far past what those questions show: the model sees each
+    # signal within its 0.5th-99.5th percentile range, and so does every question it scores.
+    low, high = np.percentile(x, [0.5, 99.5], axis=0)
+    x = np.clip(x, low, high)
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
     search = GridSearchCV(
         make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced")),
@@ -136,6 +141,8 @@ def fit(
         threshold=round(best_t, 4),
         translated_threshold=None if translated_t is None else round(translated_t, 4),
         caution_below=round(max(caution, best_t, translated_t or 0.0), 4),
+        low=[float(v) for v in low],
+        high=[float(v) for v in high],
         fitted_on=f"dev split, {len(y)} questions ({int(y.sum())} covered), 5-fold CV, "
         f"C={search.best_params_['logisticregression__C']}, threshold on out-of-fold "
         f"probabilities averaged over {repeats} fold shufflings"
