@@ -317,6 +317,21 @@ def test_the_shipped_refusal_model_matches_the_signals_and_decides(assistant):
     assert assistant.refusal is not None  # the container loaded it for the default engine
 
 
+def test_a_signal_past_the_range_calibration_saw_counts_as_its_edge(assistant):
+    """figure_elsewhere reaches 1.0 on a handful of dev questions: the shipped model reads any
+    value past its fitted range as the edge of it instead of extrapolating the line."""
+    from dataclasses import replace
+
+    model = load_refusal_model(REPO / "eval" / "refusal-model.json")
+    assert model.low is not None and model.high is not None
+    edge = model.high[FEATURES.index("figure_elsewhere")]
+    assert 0 < edge < 1.0
+    signals = assistant.retrieval.find("How long do penalty points last?", 8).signals
+    at_edge = model.probability(replace(signals, figure_elsewhere=edge))
+    assert model.probability(replace(signals, figure_elsewhere=1.0)) == at_edge
+    assert model.probability(replace(signals, figure_elsewhere=0.0)) > at_edge
+
+
 def test_a_broken_or_stale_refusal_model_is_named(tmp_path):
     path = write(tmp_path / "model.json", "{not json")
     with pytest.raises(RefusalModelError, match="Cannot read"):
