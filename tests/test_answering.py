@@ -135,6 +135,21 @@ def test_a_follow_up_that_points_back_without_naming_its_topic_is_answered(assis
     assert re.search(r"\b30 days\b", follow_up.text), follow_up.text
 
 
+def test_a_short_question_on_a_term_of_the_one_before_continues_it(assistant):
+    """ "which grades are there?" after a question on the seller service level is about that
+    level's grades; a short question on another topic still stands alone."""
+    history = [
+        {"role": "user", "content": "How is my seller service level calculated?"},
+        {"role": "assistant", "content": "It is assessed every month over the last 90 days."},
+    ]
+    follow_up = assistant.ask("what levels are there and do they matter?", history=history)
+    assert "service level" in follow_up.standalone_question
+    assert not follow_up.refused, follow_up.text
+    assert re.search(r"excellent", follow_up.text, re.I), follow_up.text
+    other = assistant.ask("How many points does a fake order cost?", history=history)
+    assert other.standalone_question == "How many points does a fake order cost?"
+
+
 def test_a_follow_up_leads_with_what_it_asks_not_with_the_earlier_answer(assistant):
     """ "and if I miss it?" asks for the consequence: the answer opens with it, not with the
     5-day deadline the first question was answered with."""

@@ -107,12 +107,19 @@ def is_follow_up(question: str) -> bool:
 def condense(question: str, history: Sequence[dict] | None) -> str:
     """A standalone search query: earlier user turns are chained while they read as follow-ups."""
     turns = user_turns(history)
-    if not turns or not is_follow_up(question):
+    if not turns or not (is_follow_up(question) or _continues(question, turns[-1])):
         return question
     standalone = turns[0]
     for turn in turns[1:]:
         standalone = f"{standalone} {turn}" if _leans_on_earlier(turn) else turn
     return f"{standalone} {question}"
+
+
+def _continues(question: str, earlier: str) -> bool:
+    """A short question on a term of the one before: "what levels are there?" after "how is
+    the seller service level worked out?" asks about that level."""
+    content = set(terms(_ACKNOWLEDGED.sub("", question)))
+    return len(content) <= _POINTING_TERMS and bool(content & set(terms(earlier)))
 
 
 def _leans_on_earlier(turn: str) -> bool:
