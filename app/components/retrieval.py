@@ -67,7 +67,6 @@ _FIGURE = re.compile(
     re.I,
 )
 FOCUS_SENTENCES = 5  # the best-scored sentences searched for the asked figure
-MIN_FOCUS_TERMS = 3  # an asking part with fewer terms is read with the whole question
 
 
 def asks_for_figure(question: str) -> bool:
@@ -588,11 +587,7 @@ class Retrieval:
         signals.length = math.log1p(len(groups))
         signals.phrase_terms = _phrase_share(query, groups, [s.sentence.text for s in best])
         if asks_figure:
-            # "…is there a deadline?" alone is one term, and its share is all or nothing: a
-            # focus that small is read with the rest of the question
             focus = set(terms(asking))
-            if len(focus) < MIN_FOCUS_TERMS:
-                focus |= set(terms(query))
             about = [
                 (
                     share(term_set(s.sentence.text), headings[s.passage.id], focus),

@@ -628,8 +628,8 @@ _PART_BREAK = re.compile(
 # A rule sentence saying the figure is not known: the rulebook has the topic, not the number.
 _NOT_GIVEN = re.compile(
     r"\b(?:could not be found|no official figure|gives no (?:point value|figure|amount|number|year)"
-    r"|does not fix|(?:figure|amount|number|value) (?:was|were|is) (?:not|never) "
-    r"(?:given|published|found)|(?:was|were) (?:cut off|missing from the source))\b",
+    r"|does not fix|(?:is|are|was|were) (?:not|never) (?:given|stated|published|found)"
+    r"|(?:was|were) (?:cut off|missing from the source))\b",
     re.I,
 )
 
