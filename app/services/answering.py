@@ -33,6 +33,7 @@ from app.components.retrieval import (
     asked_kind,
     asks_for_figure,
     sentence_source,
+    source_sentences,
     states_duration,
     states_figure,
 )
@@ -437,9 +438,12 @@ class Assistant:
         )
         if not evidence.scored:
             return evidence.refusal(evidence.notes)
+        picked = self._choose(
+            evidence.scored, evidence.standalone, evidence.parts, evidence.new_ask
+        )
         chosen, conflict = _with_conflict(
-            self._choose(evidence.scored, evidence.standalone, evidence.parts, evidence.new_ask),
-            evidence.scored,
+            picked,
+            [*evidence.scored, *_own_conflicts(picked[0], evidence)],
             self.settings.conflict_min_relative,
         )
         # A sentence saying the asked figure is not given is the reason shown with a refusal,
@@ -760,6 +764,23 @@ def citation_for(n: int, passage: Passage, sentence: Sentence) -> Citation:
         authority=ref.authority if ref else "",
         rule_date=(ref.date or "undated") if ref else "",
     )
+
+
+def _own_conflicts(lead: Scored, evidence: Evidence) -> list[Scored]:
+    """The sentences of the lead's own "Conflict:" subsection when it was retrieved but ranked
+    below the passages whose sentences are scored: the rule the answer opens with has a known
+    disagreement, which the answer shows whatever the ranking did. They count as close to
+    the lead."""
+    scored_ids = {s.passage.id for s in evidence.scored}
+    prefix = f"{lead.passage.section} > Conflict"
+    return [
+        Scored(sentence, rank, passage, lead.score, lead.semantic)
+        for rank, passage in enumerate(evidence.passages)
+        if passage.id not in scored_ids
+        and passage.source == lead.passage.source
+        and passage.section.startswith(prefix)
+        for sentence in source_sentences(passage)
+    ]
 
 
 def _with_conflict(
