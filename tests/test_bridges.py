@@ -37,6 +37,7 @@ def test_every_glossary_loads_and_is_large_enough():
         data = glossaries[code].data
         assert len(data.entries) >= 250, code
         assert data.notice and data.refusal and data.key_point and data.units.get("days"), code
+        assert data.figure_not_given, code
 
 
 def test_every_rule_term_is_worded_as_the_rulebook_words_it():
@@ -300,6 +301,17 @@ def test_a_refused_question_is_explained_in_the_sellers_language(assistant):
     answer = assistant.ask("¿Quién ganó el mundial de fútbol de 2018?")
     spanish = load_glossaries(GLOSSARIES)["es"].data.refusal
     assert answer.refused and answer.text.startswith(spanish)
+
+
+def test_a_figure_the_rulebook_lacks_is_explained_as_such_in_the_sellers_language(assistant):
+    """The rulebook has the annual fee but gives no amount: the Spanish line says so (the topic
+    is there, the figure is not), not that the question is not covered."""
+    spanish = load_glossaries(GLOSSARIES)["es"].data
+    answer = assistant.ask("¿Cuánto es la tarifa anual para la categoría de joyería?")
+    assert answer.refused
+    assert answer.text.startswith(spanish.figure_not_given), answer.text
+    assert spanish.refusal not in answer.text
+    assert "annual fee" in answer.text
 
 
 # -- the calibrated refusal ------------------------------------------------------------------

@@ -163,6 +163,8 @@ class GlossaryFile(BaseModel):
     notice: str = ""
     key_point: str = ""
     refusal: str = ""
+    # shown instead of `refusal` when the rulebook has the topic but says the figure is not given
+    figure_not_given: str = ""
     empty: str = ""
     units: dict[str, str] = Field(default_factory=dict)
     # openings that lean on the conversation ("那…呢", "y si…", "а если…"): such a question is

@@ -347,7 +347,9 @@ class Assistant:
         if answer.error == "empty_index":
             return answer
         if answer.refused:
-            answer.text = f"{glossary.data.refusal}\n\n{answer.text}".strip()
+            unknown = answer.text.startswith(FIGURE_NOT_GIVEN) and glossary.data.figure_not_given
+            line = glossary.data.figure_not_given if unknown else glossary.data.refusal
+            answer.text = f"{line}\n\n{answer.text}".strip()
             return answer
         settled = [c for c in answer.citations if not c.conflict] or answer.citations
         points = [key_point_line(glossary, c.quote, c.n) for c in settled[:3]]
