@@ -362,6 +362,19 @@ def test_a_note_that_the_figure_is_missing_speaks_for_its_paragraph(assistant):
     assert "does not give the figure" not in duty.text
 
 
+def test_a_two_part_question_is_answered_for_the_part_the_rulebook_gives(assistant):
+    """ "how long have I got" reads the listing ban's "how long it lasts was not given" note as
+    its answer; alone that is a refusal with the reason, but with the appeal asked too the
+    answer gives the 7-day appeal window."""
+    answer = assistant.ask(
+        "Is it possible to challenge a penalty for a banned listing, and how long have I got?"
+    )
+    assert not answer.refused, answer.text
+    assert re.search(r"\b7 days\b", answer.text), answer.text
+    alone = assistant.ask("How long does a listing ban last?")
+    assert alone.refused and "does not give the figure" in alone.text
+
+
 def test_a_sentence_that_gives_the_figure_beside_a_cut_off_table_answers(assistant):
     """A sentence "worth 10 points ... (the rest of the tier table was cut off)": the cut-off
     part is another figure; the one asked for is stated, so the answer quotes it."""

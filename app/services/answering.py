@@ -450,7 +450,10 @@ class Assistant:
         )
         # A sentence saying the asked figure is not given is the reason shown with a refusal,
         # whether the evidence was strong enough to answer or not.
-        unknown = _figure_not_given(
+        # a question of two parts is answered for the part the rulebook gives; the note that the
+        # other part's figure is missing stays in the answer if it was chosen
+        one_part = len(evidence.parts or question_parts(evidence.standalone)) < 2
+        unknown = one_part and _figure_not_given(
             evidence.standalone, chosen, evidence.scored, self._term_share(evidence.standalone)
         )
         if unknown:
