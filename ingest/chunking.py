@@ -27,10 +27,6 @@ _WEAK = re.compile(r"uncertain|weak|low|conflict", re.I)
 
 
 _SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
-# A line that introduces a list ("The deadlines are:") and the list are one statement: the blank
-# line between them is no place to end a chunk, or the figures go one way and the sentence
-# that says what they are the other.
-_INTRO_GAP = re.compile(r":[ \t]*\n[ \t]*\n(?=[ \t]*(?:[-*•]|\d+[.)])[ \t])")
 
 
 def chunk_document(
@@ -65,7 +61,6 @@ def chunk_document(
             section = _section(block.metadata, doc.title)
             heading = f"# {doc.title} > {section}" if section else f"# {doc.title}"
             content, asks = split_asks(block.page_content)
-            content = _INTRO_GAP.sub(":\n", content)
             if not content.strip():
                 carried.extend(asks)
                 continue
@@ -88,8 +83,9 @@ def chunk_document(
 
 
 def _intros_forward(pieces: list[str]) -> list[str]:
-    """A piece that ends on the line introducing a list hands that line to the next piece,
-    which holds the list (the overlap often carries it there already)."""
+    """A piece that ends on the line introducing a list ("The deadlines are:") hands that line
+    to the next piece, which holds the list (the overlap often carries it there already): the
+    figures and the sentence that says what they are stay together."""
     out = list(pieces)
     for i in range(len(out) - 1):
         body = out[i].rstrip()

@@ -639,6 +639,21 @@ class Retrieval:
         to, weighted by rarity."""
         return self._term_groups(text, self.bridge(text))
 
+    def term_share(self, question: str) -> Callable[[str], float]:
+        """The share of the question's weighted terms (glossary bridges included) a text holds;
+        the terms are weighed on the first call, so a caller that never asks pays nothing."""
+        weighed: list[tuple[dict[str, tuple[set[str], float]], float]] = []
+
+        def share(text: str) -> float:
+            if not weighed:
+                groups = self.term_groups(question)
+                weighed.append((groups, sum(w for _, w in groups.values()) or 1.0))
+            groups, total = weighed[0]
+            present = term_set(text)
+            return sum(w for members, w in groups.values() if members & present) / total
+
+        return share
+
     def _term_groups(self, query: str, bridge: Bridge | None) -> dict[str, tuple[set[str], float]]:
         """Each question term with the rule terms it maps to, weighted by rarity in the corpus
         (a seller's word the corpus lacks weighs what the rule words it maps to weigh)."""

@@ -453,8 +453,15 @@ class Assistant:
         # a question of two parts is answered for the part the rulebook gives; the note that the
         # other part's figure is missing stays in the answer if it was chosen
         one_part = len(evidence.parts or question_parts(evidence.standalone)) < 2
-        unknown = one_part and _figure_not_given(
-            evidence.standalone, chosen, evidence.scored, self._term_share(evidence.standalone)
+        unknown = (
+            _figure_not_given(
+                evidence.standalone,
+                chosen,
+                evidence.scored,
+                self.retrieval.term_share(evidence.standalone),
+            )
+            if one_part
+            else []
         )
         if unknown:
             text, citations = _compose(unknown)
@@ -532,17 +539,6 @@ class Assistant:
             if enough and best not in out and held[id(best)] > max(held[id(s)] for s in out):
                 out.append(best)
         return out
-
-    def _term_share(self, question: str) -> Callable[[str], float]:
-        """The share of the question's weighted terms (glossary bridges included) a text holds."""
-        groups = self.retrieval.term_groups(question)
-        total = sum(weight for _, weight in groups.values()) or 1.0
-
-        def share(text: str) -> float:
-            present = term_set(text)
-            return sum(w for members, w in groups.values() if members & present) / total
-
-        return share
 
     def _choose(
         self,
@@ -646,8 +642,8 @@ _NOT_GIVEN = re.compile(
 def _figure_not_given(
     question: str,
     chosen: list[Scored],
-    scored: Sequence[Scored] = (),
-    share: Callable[[str], float] | None = None,
+    scored: Sequence[Scored],
+    share: Callable[[str], float],
 ) -> list[Scored]:
     """The sentences saying the asked figure is not given, when they answer the question
     better than any chosen sentence stating a figure of the kind asked: "how big is the fine
@@ -680,15 +676,14 @@ def _figure_not_given(
     # paragraph that gives each source's figure: those are the answer
     said = [s for s in scored if _says_not_given(s.sentence.text, kind) and not _in_conflict(s)]
     notes = [(s.score, [s]) for s in said if any(s is c for c in chosen)]
-    if share is not None:
-        near = [*chosen, *scored[:FOCUS_SENTENCES]]
-        for note in said:
-            lead = opener(note)
-            if lead is None or all(lead is not c for c in near):
-                continue
-            held = share(f"{lead.sentence.text} {note.sentence.text}")
-            if all(share(c.sentence.text) < held for c in chosen if c is not lead):
-                notes.append((lead.score, [lead, note]))  # the paragraph most about the question
+    near = [*chosen, *scored[:FOCUS_SENTENCES]]
+    for note in said:
+        lead = opener(note)
+        if lead is None or all(lead is not c for c in near):
+            continue
+        held = share(f"{lead.sentence.text} {note.sentence.text}")
+        if all(share(c.sentence.text) < held for c in chosen if c is not lead):
+            notes.append((lead.score, [lead, note]))  # the paragraph most about the question
     if not notes:
         return []
     standing, shown = max(notes, key=lambda n: n[0])
