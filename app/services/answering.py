@@ -580,6 +580,7 @@ class Assistant:
         picked = self._each_part(parts or question_parts(question), picked, scored)
         picked = _with_continuations(picked, scored, self.settings.answer_sentences + 4)
         picked = _with_intros(picked, scored)
+        picked += [s for s in _rest_of_line(lead, scored) if s not in picked]
         picked.sort(key=lambda s: (s.passage_rank, s.sentence.start))
         return _lead_with(lead, picked)
 
@@ -855,6 +856,24 @@ def _with_continuations(picked: list[Scored], scored: list[Scored], limit: int) 
             if item not in out:
                 out.append(item)
     return out
+
+
+def _rest_of_line(lead: Scored, scored: list[Scored], most: int = 1) -> list[Scored]:
+    """The sentences that finish the lead's line of text: a rule often states its
+    condition in one sentence and what follows from it in the next."""
+    text = lead.passage.text
+    end = lead.sentence.start + len(lead.sentence.text)
+    line_end = text.find("\n", end)
+    line_end = line_end if line_end >= 0 else len(text)
+    rest = sorted(
+        (
+            s
+            for s in scored
+            if s.passage.id == lead.passage.id and end <= s.sentence.start < line_end
+        ),
+        key=lambda s: s.sentence.start,
+    )
+    return rest[:most]
 
 
 def _lead_with(lead: Scored, ordered: list[Scored]) -> list[Scored]:
