@@ -112,8 +112,10 @@ _ASKS_AMOUNT = re.compile(
     r"\bhow much\b|\b(how big|how high|maximum|max|biggest)\s+(a\s+|the\s+)?fine\b|\bfined\b"
     r"|\bhow many (euros?|dollars?|yuan|reais|pounds|USD|EUR|RMB|GBP|BRL)\b"
     r"|\b(minimum|maximum|min|max)\s+(yearly |annual |monthly )?(sales|turnover|revenue)\b"
-    rf"|{_WH_FIGURE}(fees?|costs?|prices?|fines?|charges?|deposits?|amounts?|commissions?|duty"
-    r"|duties|tariffs?|sales (?:total|amount|volume|target|figure)|turnover|revenue)\b",
+    rf"|{_WH_FIGURE}(fees?|costs?|fines?|charges?|deposits?|amounts?|commissions?|duty"
+    r"|duties|tariffs?|sales (?:total|amount|volume|target|figure)|turnover|revenue)\b"
+    # "which price must I show" picks one of the prices the rule names, it asks no sum
+    r"|\b(?:what|whats|what.s|is there|are there)\s+(?:[\w-]+\s+){0,3}?prices?\b",
     re.I,
 )
 _AMOUNT = re.compile(
@@ -584,7 +586,7 @@ class Retrieval:
             english_lexicon(self.settings.model_path),
         )
         signals.other_platform = _other_platform(query, passages[:3])
-        signals.length = math.log1p(len(groups))
+        signals.length = length_signal(len(groups))
         signals.phrase_terms = _phrase_share(query, groups, [s.sentence.text for s in best])
         if asks_figure:
             focus = set(terms(asking))
@@ -668,6 +670,11 @@ class Retrieval:
             )
             groups[term] = (members, weight)
         return groups
+
+
+def length_signal(term_count: int) -> float:
+    """log(1 + terms): a long question's terms are spread thin over any one sentence."""
+    return math.log1p(term_count)
 
 
 def _members(groups: dict[str, tuple[set[str], float]], term: str) -> set[str]:
