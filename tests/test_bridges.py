@@ -4,6 +4,7 @@ leading with the answer, and questions in seven languages, on the real shipped k
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from app.components.retrieval import (
     states_figure,
 )
 from app.components.text import OTHER_MARKETPLACE, terms
-from app.services.calibration import fit
+from app.services.calibration import LENGTH_FLOORS, fit
 from app.services.evaluation import document_reader
 from ingest.pipeline import run_ingest
 from tests.conftest import KNOWLEDGE, REPO, write
@@ -99,6 +100,9 @@ def test_each_glossary_is_read_when_its_language_is_first_needed(tmp_path):
     [
         ("Can my cousin place a few orders to get my new shop off the ground?", "transactions"),
         ("I got hit with a strike for selling knock-offs. How long does it last?", "intellectual"),
+        ("We sell teethers and pacifiers. Can we still offer them to French customers?", "prohib"),
+        ("how long do penalty points stay on my account before they drop off?", "penalty"),
+        ("is a title like 'mp3, mp3 player, music mp3 player' ok for SEO?", "listing"),
     ],
 )
 def test_sellers_words_reach_the_rule(assistant, question, source):
@@ -344,6 +348,41 @@ def test_a_signal_past_the_range_calibration_saw_counts_as_its_edge(assistant):
     assert model.probability(replace(signals, figure_elsewhere=0.0)) > at_edge
 
 
+def test_a_question_far_from_every_section_is_refused_whatever_its_signals_add_up_to(
+    assistant,
+):
+    """The shipped model's floor is the least similar any covered dev question's closest
+    section was; below it the probability is 0, so small talk is never answered."""
+    from dataclasses import replace
+
+    model = load_refusal_model(REPO / "eval" / "refusal-model.json")
+    assert model.nearest_floor is not None and 0.2 < model.nearest_floor < 0.6
+    signals = assistant.retrieval.find("How long do penalty points last?", 8).signals
+    assert model.probability(replace(signals, best_ask=model.nearest_floor)) > 0
+    assert model.probability(replace(signals, best_ask=model.nearest_floor - 0.01)) == 0.0
+    answer = assistant.ask("Which film should we watch tonight, a comedy maybe?")
+    assert answer.refused and answer.confidence == 0.0, answer.text
+
+
+def test_a_short_english_question_counts_as_long_as_the_floor(assistant):
+    """Below the fitted floor an English question's length no longer counts against it: a
+    plain short question is answered; a bridged question's length is read as it is."""
+    from dataclasses import replace
+
+    model = load_refusal_model(REPO / "eval" / "refusal-model.json")
+    assert model.english_length_floor in (0, 6, 8, 10)
+    if model.english_length_floor:
+        signals = assistant.retrieval.find("What's the IOSS value cap?", 8).signals
+        short = replace(signals, length=math.log1p(2))
+        assert model.probability(short) == model.probability(
+            replace(signals, length=math.log1p(model.english_length_floor))
+        )
+        bridged = replace(short, translated=1.0)
+        assert model.probability(bridged) < model.probability(replace(bridged, length=3.0))
+    answer = assistant.ask("What's the IOSS value cap?")
+    assert not answer.refused and "150" in answer.text, answer.text
+
+
 def test_a_broken_or_stale_refusal_model_is_named(tmp_path):
     path = write(tmp_path / "model.json", "{not json")
     with pytest.raises(RefusalModelError, match="Cannot read"):
@@ -367,6 +406,11 @@ def test_calibration_keeps_false_refusals_under_the_cap():
         labels.append(int(covered))
     report = fit(rows, labels, max_false_refusals=0.1)
     assert report.cv_false_refusals <= 0.1
+    assert report.model.english_length_floor in LENGTH_FLOORS
+    assert report.model.nearest_floor == round(
+        min(r[FEATURES.index("best_ask")] for r, label in zip(rows, labels, strict=True) if label),
+        4,
+    )
     assert report.cv_auc > 0.8 and report.model.coef[0] > 0  # similarity raises p(answerable)
 
 
@@ -881,6 +925,8 @@ def test_a_follow_up_counts_the_sellers_phrases_not_the_rule_terms_they_give(ass
         ("How many euros per parcel will the handling fee be?", True),
         ("What sales channels can I use?", False),
         ("How many points does a fake order cost?", False),
+        ("What price do I have to set for the campaign?", True),
+        ("Which earlier price am I supposed to show next to the discount?", False),
     ],
 )
 def test_which_questions_ask_for_a_sum_of_money(question, asks):

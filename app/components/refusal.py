@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.components.retrieval import Signals
+from app.components.retrieval import Signals, length_signal
 
 FEATURES = list(vars(Signals()).keys())
 
@@ -39,6 +39,12 @@ class RefusalModel:
     # as the edge, so a linear model never extrapolates from a handful of extreme questions
     low: list[float] | None = None
     high: list[float] | None = None
+    # the least similar the closest section ever was for a covered dev question: a question
+    # further than that from every section ("which film tonight?") is about something else,
+    # however its clipped signals add up (None: no floor)
+    nearest_floor: float | None = None
+    # an English question shorter than this many terms counts as this long (see calibration)
+    english_length_floor: int = 0
 
     def threshold_for(self, signals: Signals) -> float:
         if signals.translated and self.translated_threshold is not None:
@@ -46,11 +52,16 @@ class RefusalModel:
         return self.threshold
 
     def probability(self, signals: Signals) -> float:
+        if self.nearest_floor is not None and signals.best_ask < self.nearest_floor:
+            return 0.0
         values = signals.as_vector()
         if self.low is not None and self.high is not None:
             values = [
                 min(max(v, lo), hi) for v, lo, hi in zip(values, self.low, self.high, strict=True)
             ]
+        if self.english_length_floor and not signals.translated:
+            column = self.features.index("length")
+            values[column] = max(values[column], length_signal(self.english_length_floor))
         z = self.intercept + sum(
             c * (v - m) / (s or 1.0)
             for c, v, m, s in zip(self.coef, values, self.mean, self.scale, strict=True)
