@@ -59,9 +59,7 @@ class RefusalModel:
             values = [
                 min(max(v, lo), hi) for v, lo, hi in zip(values, self.low, self.high, strict=True)
             ]
-        if self.english_length_floor and not signals.translated:
-            column = self.features.index("length")
-            values[column] = max(values[column], length_signal(self.english_length_floor))
+        values = floored_length(values, self.english_length_floor)
         z = self.intercept + sum(
             c * (v - m) / (s or 1.0)
             for c, v, m, s in zip(self.coef, values, self.mean, self.scale, strict=True)
@@ -71,6 +69,15 @@ class RefusalModel:
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(vars(self), indent=2) + "\n", encoding="utf-8")
+
+
+def floored_length(values: list[float], floor: int) -> list[float]:
+    """A signal vector with an English question's length read as at least `floor` terms (the
+    same rule calibration fits with and answering applies)."""
+    if not floor or values[FEATURES.index("translated")] > 0:
+        return values
+    column = FEATURES.index("length")
+    return [*values[:column], max(values[column], length_signal(floor)), *values[column + 1 :]]
 
 
 def load_refusal_model(path: Path | None) -> RefusalModel | None:

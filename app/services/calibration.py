@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.components.refusal import FEATURES, RefusalModel
-from app.components.retrieval import length_signal
+from app.components.refusal import FEATURES, RefusalModel, floored_length
 from app.services.answering import Answer, Assistant
 from app.services.evaluation import EvalItem
 from app.services.questions import condense
@@ -27,11 +26,7 @@ def floored_lengths(x: Any, floor: int = 0) -> Any:
     """The signals with an English question's length read as at least `floor` terms."""
     import numpy as np
 
-    out = np.array(x, dtype=float)
-    english = out[:, FEATURES.index("translated")] <= 0
-    column = FEATURES.index("length")
-    out[english, column] = np.maximum(out[english, column], length_signal(floor))
-    return out
+    return np.array([floored_length(list(row), floor) for row in x], dtype=float)
 
 
 @dataclass
