@@ -460,13 +460,18 @@ def calibrate(
     max_false_refusals: Annotated[
         float, typer.Option(help="Share of covered dev questions the threshold may refuse")
     ] = 0.075,
+    sentences_out: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the sentence ranking (default: SENTENCE_MODEL)"),
+    ] = None,
 ) -> None:
-    """Fit the answer-or-refuse model on the dev split (5-fold cross-validation) and store its
-    coefficients as data; the test split is never read."""
+    """Fit the sentence ranking and then the answer-or-refuse model on the dev split (5-fold
+    cross-validation each) and store their coefficients as data; the test split is never
+    read."""
     from app.services.evaluation import QuestionSetError, load_questions
 
     try:
-        from app.services.calibration import collect, fit
+        from app.services.calibration import collect, collect_sentences, fit, fit_sentences
     except ImportError:
         raise _fail("calibrate needs scikit-learn: pip install -e '.[dev]'") from None
     try:
@@ -476,9 +481,23 @@ def calibrate(
     from app.container import build
 
     target = out or get_settings().refusal_model or Path("eval/refusal-model.json")
-    # The signals do not depend on a fitted model; the quoted engine is enough to collect them.
-    settings = get_settings().updated(refusal_model=None, llm_provider="extractive")
+    ranker_target = sentences_out or get_settings().sentence_model
+    ranker_target = ranker_target or Path("eval/sentence-model.json")
+    # The sentences' measures do not depend on a fitted model, and the refusal signals only on
+    # the sentence ranking: the quoted engine is enough to collect both.
+    settings = get_settings().updated(
+        refusal_model=None, sentence_model=None, llm_provider="extractive"
+    )
     try:
+        ranking = fit_sentences(collect_sentences(build(settings).assistant, items))
+        ranking.model.save(ranker_target)
+        console.print(
+            f"Sentence ranking fitted on {ranking.sentences} sentences of {ranking.questions} "
+            f"covered dev questions: out of fold the four best hold "
+            f"{ranking.cv_facts_in_top:.3f} of the key facts (hand-set weights "
+            f"{ranking.hand_facts_in_top:.3f}). Written to {ranker_target}."
+        )
+        settings = settings.updated(sentence_model=ranker_target)
         rows, labels, held = collect(build(settings).assistant, items)
     except EXPECTED as exc:
         raise _fail(str(exc)) from None

@@ -59,9 +59,15 @@ class Container:
     @cached_property
     def retrieval(self) -> Retrieval:
         from app.components.retrieval import Retrieval
+        from app.components.sentence_ranker import load_sentence_ranker
 
         self.store.check_model()
-        retrieval = Retrieval(self.settings, self.store, self.glossaries.get("en"))
+        retrieval = Retrieval(
+            self.settings,
+            self.store,
+            self.glossaries.get("en"),
+            load_sentence_ranker(self.settings.sentence_model),
+        )
         retrieval.refresh(force=True)
         return retrieval
 

@@ -60,7 +60,7 @@ class EvidenceWeights(BaseModel):
     unknown_terms: float = Field(0.3, ge=0, description="penalty: question terms the corpus lacks")
     # How much is searched and scored.
     candidates: int = Field(8, ge=1, le=100, description="passages searched per question")
-    scored_passages: int = Field(4, ge=1, le=20, description="top passages whose sentences score")
+    scored_passages: int = Field(6, ge=1, le=20, description="top passages whose sentences score")
     cite_passages: int = Field(4, ge=1, le=20, description="passages searched for a checklist rule")
     cite_min_relative: float = Field(0.8, gt=0, le=1, description="of the best cited sentence")
 
@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     # The fitted answer-or-refuse model (`compliance calibrate`); when the file is absent the
     # evidence score and REFUSAL_THRESHOLD decide.
     refusal_model: Path | None = Path("eval/refusal-model.json")
+    # The fitted sentence ranking (`compliance calibrate`); when the file is absent the
+    # EVIDENCE__SENTENCE_* weights rank the sentences of the retrieved passages.
+    sentence_model: Path | None = Path("eval/sentence-model.json")
     # Seller-vocabulary bridges, one YAML per language (default: KNOWLEDGE_DIR/glossary).
     glossary_dir: Path | None = None
     # Rank sections by their "sellers ask" questions too (off only to measure what they add).
@@ -123,6 +126,8 @@ class Settings(BaseSettings):
     ]
     answer_sentences: int = Field(4, ge=1, le=12)
     answer_min_relative_score: float = Field(0.7, gt=0.0, le=1.0)
+    # ...the same with the fitted sentence ranking, whose probabilities spread wider
+    ranked_min_relative_score: float = Field(0.3, gt=0.0, le=1.0)
     # Quoted rule text older than this many years carries a warning in the answer.
     old_rule_years: float = Field(2.0, gt=0)
     # A paragraph stating a conflict between sources joins the answer when one of its sentences
@@ -161,6 +166,7 @@ class Settings(BaseSettings):
         "embedding_model_path",
         "embedding_cache_dir",
         "refusal_model",
+        "sentence_model",
         "glossary_dir",
         "listing_checks_dir",
         mode="before",

@@ -32,6 +32,7 @@ from app.components.provenance import (
     strongest,
 )
 from app.components.retriever import HybridRetriever, Passage
+from app.components.sentence_ranker import SentenceRanker
 from app.components.spelling import english_lexicon
 from app.components.store import Store
 from app.components.text import (
@@ -220,6 +221,11 @@ class Scored:
     passage: Passage
     score: float
     semantic: float
+    features: tuple[float, ...] = ()  # the sentence ranking's measures (SENTENCE_FEATURES)
+    # the hand-set sum of similarity, term share and passage strength (`score` without a
+    # fitted ranking): how much a sentence is about the question, where the fitted ranking
+    # says how likely it holds the asked fact
+    weighed: float = 0.0
 
 
 @dataclass
@@ -388,10 +394,17 @@ def one_blas_thread() -> None:
 class Retrieval:
     """Search and evidence scoring over one store; build once per process (see container)."""
 
-    def __init__(self, settings: Settings, store: Store, glossary: Glossary | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        glossary: Glossary | None = None,
+        ranker: SentenceRanker | None = None,
+    ) -> None:
         one_blas_thread()
         self.settings = settings
         self.glossary = glossary  # English seller words -> rule words (None: no bridge)
+        self.ranker = ranker  # the fitted sentence ranking (None: the hand-set weights)
         self.weights: EvidenceWeights = settings.evidence
         self.store = store
         self.embeddings: Embeddings = store.embeddings
@@ -509,9 +522,11 @@ class Retrieval:
         passages: list[Passage],
         bridge: Bridge | None = None,
         asking: str = "",
+        ranked: bool = True,
     ) -> tuple[list[Scored], Signals]:
         """Score every quotable sentence of `passages`, and measure how well the evidence as a
-        whole answers the question.
+        whole answers the question (`ranked`: by the fitted sentence ranking when there is one;
+        else, or when False, by the hand-set weights).
 
         A sentence ranks by its similarity to the question, the share of the question's
         weighted terms it holds (heading terms count part) and its passage's strength. A
@@ -544,21 +559,45 @@ class Retrieval:
             return held / (whole or 1.0)
 
         headings = {p.id: term_set(f"{p.title} {p.section}") for p in passages}
+        heading_share = {p.id: share(headings[p.id]) for p in passages}
+        best_lexical = max(p.lexical for p in passages) or 1.0
+        asks_figure = asks_for_figure(query)
+        kind = asked_kind(query)
         scored: list[Scored] = []
         signals = Signals()
         for (rank, passage, sentence), sem in zip(pool, semantic, strict=True):
             present = term_set(sentence.text)
-            signals.sentence_terms = max(signals.sentence_terms, share(present))
-            lexical = share(present, headings[passage.id])
+            own = share(present)
+            signals.sentence_terms = max(signals.sentence_terms, own)
             ref = sentence_source(passage, sentence.start)
+            authority = AUTHORITY_WEIGHT[ref.authority] if ref else 0.0
+            pointer = bool(_POINTER.search(sentence.text))
+            said = statement(passage, sentence)
+            features = (
+                float(sem),
+                own,
+                heading_share[passage.id],
+                passage.dense,
+                passage.lexical / best_lexical,
+                passage.asked,
+                float(rank),
+                authority,
+                float(pointer),
+                float(asks_figure and states_figure(said)),
+                float(kind is not None and kind(said)),
+                math.log1p(len(said)),
+            )
             score = (
                 w.sentence_semantic * float(sem)
-                + w.sentence_terms * lexical
+                + w.sentence_terms * share(present, headings[passage.id])
                 + w.sentence_passage * passage.dense
-                + w.sentence_authority * (AUTHORITY_WEIGHT[ref.authority] if ref else 0.0)
-                - w.sentence_pointer * bool(_POINTER.search(sentence.text))
+                + w.sentence_authority * authority
+                - w.sentence_pointer * pointer
             )
-            scored.append(Scored(sentence, rank, passage, score, float(sem)))
+            scored.append(Scored(sentence, rank, passage, score, float(sem), features, score))
+        if ranked and self.ranker is not None:
+            ranked = self.ranker.probabilities(np.array([s.features for s in scored]))
+            scored = [replace(s, score=float(p)) for s, p in zip(scored, ranked, strict=True)]
         scored.sort(key=lambda s: -s.score)
         signals.best_sentence = float(semantic.max())
         signals.passage_terms = max(share(term_set(p.text) | headings[p.id]) for p in passages[:3])
@@ -573,7 +612,6 @@ class Retrieval:
         signals.unknown_names = self._unknown_names(query, groups)
         best = scored[:3]
         best_text = " ".join(statement(s.passage, s.sentence) for s in best)
-        asks_figure = asks_for_figure(query)
         signals.figure_missing = float(asks_figure and not states_figure(best_text))
         signals.amount_missing = float(asks_for_amount(query) and not states_amount(best_text))
         signals.top_sentences = sum(s.semantic for s in best) / len(best)
@@ -600,7 +638,7 @@ class Retrieval:
             signals.figure_focus = 1.0 - max(
                 (a for a, text in about if states_figure(text)), default=0.0
             )
-            kind = asked_kind(query) or states_figure
+            kind = kind or states_figure
             signals.figure_elsewhere = max(
                 0.0,
                 max(a for a, _ in about) - max((a for a, text in about if kind(text)), default=0.0),

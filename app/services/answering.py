@@ -510,7 +510,9 @@ class Assistant:
             passages = self.retrieval.passages_in(source, section)
         else:
             passages, vector = self.retrieval.search(query, weights.cite_passages)
-        scored, _ = self.retrieval.score(query, vector, passages)
+        # a rule named in its own words, not a seller's question: the fitted ranking (which
+        # favours the sentence stating a figure) is not what finds its statement
+        scored, _ = self.retrieval.score(query, vector, passages, ranked=False)
         if not scored:
             return []
         best = scored[0].score
@@ -553,11 +555,16 @@ class Assistant:
         leads when it asks for something of its own: the consequence, not the deadline asked
         before."""
         best = scored[0].score
+        share = (
+            self.settings.ranked_min_relative_score
+            if self.retrieval.ranker is not None
+            else self.settings.answer_min_relative_score
+        )
         picked: list[Scored] = []
         for cand in scored:
             if len(picked) >= self.settings.answer_sentences:
                 break
-            if picked and cand.score < self.settings.answer_min_relative_score * best:
+            if picked and cand.score < share * best:
                 break
             if any(_near_duplicate(cand.sentence.text, p.sentence.text) for p in picked):
                 continue
@@ -671,12 +678,12 @@ def _figure_not_given(
             and line <= s.sentence.start < note.sentence.start
             and not kind(s.sentence.text)
         ]
-        return max(before, key=lambda s: s.score, default=None)
+        return max(before, key=lambda s: s.weighed, default=None)
 
     # "Sources disagree on the size of the deposit, and no official figure was found." opens a
     # paragraph that gives each source's figure: those are the answer
     said = [s for s in scored if _says_not_given(s.sentence.text, kind) and not _in_conflict(s)]
-    notes = [(s.score, [s]) for s in said if any(s is c for c in chosen)]
+    notes = [(s.weighed, [s]) for s in said if any(s is c for c in chosen)]
     near = [*chosen, *scored[:FOCUS_SENTENCES]]
     for note in said:
         lead = opener(note)
@@ -684,11 +691,13 @@ def _figure_not_given(
             continue
         held = share(f"{lead.sentence.text} {note.sentence.text}")
         if all(share(c.sentence.text) < held for c in chosen if c is not lead):
-            notes.append((lead.score, [lead, note]))  # the paragraph most about the question
+            notes.append((lead.weighed, [lead, note]))  # the paragraph most about the question
     if not notes:
         return []
     standing, shown = max(notes, key=lambda n: n[0])
-    stating = [s.score for s in chosen if all(s is not x for x in shown) and kind(s.sentence.text)]
+    stating = [
+        s.weighed for s in chosen if all(s is not x for x in shown) and kind(s.sentence.text)
+    ]
     return shown if standing > max(stating, default=0.0) else []
 
 
@@ -710,12 +719,13 @@ def _reach(
     """The chosen sentence that states what the question asks for; when none does, the best
     one a little further down that does (the figure often sits one sentence past the cut).
     A settled sentence is preferred to one inside a paragraph where sources disagree: the
-    disagreement is shown after the lead, never as it."""
+    disagreement is shown after the lead, never as it. A topic guide's sentence is preferred
+    to the overview's summary of it (`topic: overview`), which points to the guide."""
     floor = REACH_MIN_RELATIVE * scored[0].score
     further = [s for s in scored[:REACH_CANDIDATES] if s.score >= floor and s not in picked]
     stating = [s for s in [*picked, *further] if states(s.sentence.text)]
-    settled = (s for s in stating if not _in_conflict(s))
-    return next(settled, stating[0] if stating else None)
+    stating.sort(key=lambda s: (_in_conflict(s), s.passage.metadata.get("topic") == "overview"))
+    return stating[0] if stating else None
 
 
 def _in_conflict(item: Scored) -> bool:
@@ -775,7 +785,7 @@ def _own_conflicts(lead: Scored, evidence: Evidence) -> list[Scored]:
     scored_ids = {s.passage.id for s in evidence.scored}
     prefix = f"{lead.passage.section} > Conflict"
     return [
-        Scored(sentence, rank, passage, lead.score, lead.semantic)
+        Scored(sentence, rank, passage, lead.score, lead.semantic, weighed=lead.weighed)
         for rank, passage in enumerate(evidence.passages)
         if passage.id not in scored_ids
         and passage.source == lead.passage.source

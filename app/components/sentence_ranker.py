@@ -1,0 +1,72 @@
+"""Which retrieved sentence carries the asked fact: a ranking fitted on the dev split.
+
+The hand-set sum (similarity, term share, passage strength) put the fact-bearing sentence
+outside the four quoted ones for about one fact in eight. A logistic regression over the same
+measures and a few more (does the sentence state the figure asked for, how strong its passage
+is lexically, how long it is), fitted by `compliance calibrate` on which dev sentences hold a
+question's key facts, ranks them instead. Its coefficients live as data in
+`eval/sentence-model.json`; without that file the hand-set weights rank.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# The measures of one sentence the ranking reads (`Retrieval.score` computes them).
+SENTENCE_FEATURES = [
+    "semantic",  # similarity of the sentence to the question
+    "terms",  # share of the question's weighted terms the sentence holds (bridges included)
+    "heading_terms",  # ...its section heading holds
+    "passage_dense",  # similarity of its passage to the question
+    "passage_lexical",  # its passage's BM25 score, relative to the best scored passage's
+    "passage_asked",  # similarity of the passage's "sellers ask" questions to the question
+    "passage_rank",  # 0 for the best passage
+    "authority",  # the source's authority weight
+    "pointer",  # 1 for a pointer to another section ("see ...")
+    "states_figure",  # 1 when the question asks for a figure and the sentence states one
+    "states_kind",  # 1 when it states the kind asked for (a duration, a share, an amount)
+    "length",  # log(1 + characters)
+]
+
+
+class SentenceRankerError(ValueError):
+    """The sentence model file is unreadable or was fitted on other measures."""
+
+
+@dataclass
+class SentenceRanker:
+    features: list[str]
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+    fitted_on: str = ""
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        """p(the sentence holds a key fact) for each row of measures."""
+        scale = np.where(np.asarray(self.scale) == 0, 1.0, self.scale)
+        z = (rows - np.asarray(self.mean)) / scale @ np.asarray(self.coef) + self.intercept
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(vars(self), indent=2) + "\n", encoding="utf-8")
+
+
+def load_sentence_ranker(path: Path | None) -> SentenceRanker | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        model = SentenceRanker(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as exc:
+        raise SentenceRankerError(f"Cannot read the sentence model {path}: {exc}") from exc
+    if model.features != SENTENCE_FEATURES:
+        raise SentenceRankerError(
+            f"The sentence model {path} was fitted on other measures; refit it with "
+            "`compliance calibrate`."
+        )
+    return model
