@@ -504,6 +504,9 @@ def test_evidence_signals_see_names_phrases_and_sums_the_best_sentences_lack(con
     shouted = signals("we agreed a return and he STILL hasn't sent it back. do I get the money")
     assert shouted.names_missing == 0.0
     assert signals("Does my power bank need a UKCA mark to sell?").names_missing == 1.0
+    # a month dates the rule (the rulebook writes 2021-12-31); it names no place or programme
+    dated = "Which sellers do the AliExpress Seller Rules updated on 31 December 2021 apply to?"
+    assert signals(dated).names_missing == 0.0
     # another marketplace's rule, typed in lower case and close to a covered one in words
     assert signals("on shopee how many penalty points do i get if i ship late?").other_platform
     assert not OTHER_MARKETPLACE.search("Где лучше шопинг?")  # shopping, not Shopee

@@ -126,8 +126,14 @@ _AMOUNT = re.compile(
 )
 # A capitalised word inside a sentence: a country, a platform, a law, a programme.
 _INNER_NAME = re.compile(r"(?<![.?!:]\s)(?<!^)\b[A-Z][A-Za-z0-9&'’-]*")
-# Capitalised, but no name: the first person and its contractions, "OK".
-_NOT_NAMES = re.compile(r"I(?:['’](?:d|m|ve|ll))?|OK", re.I)
+# Capitalised, but no name: the first person and its contractions, "OK", and the months and
+# weekdays of a date (the rulebook writes "31 December 2021" as 2021-12-31 as often as not).
+_NOT_NAMES = re.compile(
+    r"I(?:['’](?:d|m|ve|ll))?|OK|January|February|March|April|May|June|July|August|September"
+    r"|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec"
+    r"|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday",
+    re.I,
+)
 # A word typed in lower case, a name when the rulebook only writes it capitalised ("canada")
 # or when it is a country's (a bridged question's places are in lower case).
 _LOWER_WORD = re.compile(r"\b[a-z]{3,}\b")
