@@ -436,3 +436,16 @@ def test_a_passage_only_bm25_found_carries_its_real_similarity(container, assist
     signals = assistant.gather(question, question, []).signals
     assert signals.top_dense == pytest.approx(similar[0], abs=1e-6)
     assert signals.top_dense > 0.1
+
+
+def test_a_scenarios_asking_sentence_is_searched_on_its_own_too(assistant):
+    """The story ("Double 11", "our dresses") pulled the question's one vector towards event
+    preparation; the asking sentence, searched on its own as well, finds the entry
+    requirements it asks for."""
+    question = (
+        "We want join the Double 11 campaign with our dresses. What positive feedback rate we "
+        "need, and what 'item as described' score?"
+    )
+    answer = assistant.ask(question)
+    assert not answer.refused, answer.confidence
+    assert re.search(r"\b90 ?%", answer.text) and "4.5" in answer.text, answer.text

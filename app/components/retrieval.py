@@ -470,7 +470,18 @@ class Retrieval:
         vector = self.embed_query(query)
         lexical = f"{query} {bridge.rule_text}".strip()
         asked = {} if translated else self.asked(vector)
-        passages = self.retriever.search(lexical, vector, k=k, asked=asked)
+        # A scenario's story ("my charger burned a buyer's hand in Italy...") outweighs its
+        # question ("does anyone have to report this?") in one vector: the sentences that ask
+        # are searched on their own as well, and a passage ranks as close as either finds it.
+        asking = asking_part(query) if not translated else query
+        asking_vector = None
+        if asking != query.strip():
+            asking_vector = self.embed_query(asking)
+            also = self.asked(asking_vector)
+            asked = {i: max(asked.get(i, 0.0), also.get(i, 0.0)) for i in {*asked, *also}}
+        passages = self.retriever.search(
+            lexical, vector, k=k, asked=asked, asking_vector=asking_vector
+        )
         if translated:  # not a ranking key for a bag of rule terms, but still a signal
             asked = self.asked(vector)
             passages = [replace(p, asked=asked.get(p.id, 0.0)) for p in passages]

@@ -205,10 +205,12 @@ class HybridRetriever:
         query_vector: list[float],
         k: int,
         asked: dict[str, float] | None = None,
+        asking_vector: list[float] | None = None,
     ) -> list[Passage]:
         """Top-k fused passages; each carries its dense similarity and BM25 score. `asked`
         (chunk id -> similarity of its section's closest sellers' question) lifts a passage in
-        the dense ranking when a question is closer than its text."""
+        the dense ranking when a question is closer than its text, and so does its text's
+        similarity to `asking_vector` (the question's asking sentences alone)."""
         if not self._ids:
             return []
         dense = self._dense(query_vector)
@@ -217,6 +219,9 @@ class HybridRetriever:
         # A passage is as close as its text or its section's closest seller question: one dense
         # ranking, so a document without such questions (an upload) competes on equal terms.
         closest = dict(dense)
+        if asking_vector is not None:
+            for chunk_id, similarity in self._dense(asking_vector).items():
+                closest[chunk_id] = max(closest.get(chunk_id, -1.0), similarity)
         for chunk_id, similarity in asked.items():
             closest[chunk_id] = max(closest.get(chunk_id, -1.0), similarity)
         semantic = sorted(closest, key=lambda i: -closest[i])[: self.candidate_k]

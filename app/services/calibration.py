@@ -178,6 +178,19 @@ def fit_sentences(data: SentenceRows, seed: int = 0) -> RankerReport:
     )
 
 
+def _steadiest(results: dict[str, Any]) -> int:
+    """The setting to keep: the best mean AUC to three decimals (the folds' spread is about
+    0.01, so a smaller difference is noise), and among settings that tie, the highest length
+    floor and then the strongest regularisation (on dev, floors 6 and 8 tied at 0.954 and the
+    pick flipped with each batch of questions; 8 keeps short covered questions answered)."""
+    import numpy as np
+
+    scores = np.round(results["mean_test_score"], 3)
+    floors = [p["functiontransformer__kw_args"]["floor"] for p in results["params"]]
+    strengths = [p["logisticregression__C"] for p in results["params"]]
+    return max(range(len(scores)), key=lambda i: (scores[i], floors[i], -strengths[i]))
+
+
 def fit(
     rows: list[list[float]],
     labels: list[int],
@@ -189,7 +202,12 @@ def fit(
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import (
+        GridSearchCV,
+        RepeatedStratifiedKFold,
+        StratifiedKFold,
+        cross_val_predict,
+    )
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
@@ -200,7 +218,6 @@ def fit(
     nearest = x[:, FEATURES.index("best_ask")].copy()
     low, high = np.percentile(x, [0.5, 99.5], axis=0)
     x = np.clip(x, low, high)
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
     # A short English question ("What's the IOSS value cap?") holds all its few terms in a
     # neighbouring rule as easily as in its own, and the length signal was there to say so; read
     # linearly it refused a quarter of the short covered questions out of fold. Below a floor
@@ -216,8 +233,11 @@ def fit(
             "logisticregression__C": [0.03, 0.1, 0.3, 1.0, 3.0],
             "functiontransformer__kw_args": [{"floor": floor} for floor in LENGTH_FLOORS],
         },
-        cv=folds,
+        # scored over several shufflings of the folds: on one split the choice flipped
+        # between neighbouring settings (floor 8 or 6, C 0.3 or 3) as a few questions joined dev
+        cv=RepeatedStratifiedKFold(n_splits=5, n_repeats=5, random_state=seed),
         scoring="roc_auc",
+        refit=_steadiest,
     )
     search.fit(x, y)
     # Out-of-fold probabilities averaged over several shufflings of the folds: a threshold
