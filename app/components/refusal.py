@@ -8,11 +8,11 @@ reviewable; without that file the hand-weighted evidence score and REFUSAL_THRES
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.components.fitted import load_fitted, save_fitted
 from app.components.retrieval import Signals, length_signal
 
 FEATURES = list(vars(Signals()).keys())
@@ -67,8 +67,7 @@ class RefusalModel:
         return 1.0 / (1.0 + math.exp(-max(min(z, 60.0), -60.0)))
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(vars(self), indent=2) + "\n", encoding="utf-8")
+        save_fitted(self, path)
 
 
 def floored_length(values: list[float], floor: int) -> list[float]:
@@ -81,15 +80,4 @@ def floored_length(values: list[float], floor: int) -> list[float]:
 
 
 def load_refusal_model(path: Path | None) -> RefusalModel | None:
-    if path is None or not path.is_file():
-        return None
-    try:
-        model = RefusalModel(**json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError) as exc:
-        raise RefusalModelError(f"Cannot read the refusal model {path}: {exc}") from exc
-    if model.features != FEATURES:
-        raise RefusalModelError(
-            f"The refusal model {path} was fitted on other signals ({', '.join(model.features)});"
-            " refit it with `compliance calibrate`."
-        )
-    return model
+    return load_fitted(path, RefusalModel, FEATURES, RefusalModelError, "refusal model")

@@ -10,11 +10,12 @@ question's key facts, ranks them instead. Its coefficients live as data in
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from app.components.fitted import load_fitted, save_fitted
 
 # The measures of one sentence the ranking reads (`Retrieval.score` computes them).
 SENTENCE_FEATURES = [
@@ -53,20 +54,10 @@ class SentenceRanker:
         return 1.0 / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(vars(self), indent=2) + "\n", encoding="utf-8")
+        save_fitted(self, path)
 
 
 def load_sentence_ranker(path: Path | None) -> SentenceRanker | None:
-    if path is None or not path.is_file():
-        return None
-    try:
-        model = SentenceRanker(**json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError) as exc:
-        raise SentenceRankerError(f"Cannot read the sentence model {path}: {exc}") from exc
-    if model.features != SENTENCE_FEATURES:
-        raise SentenceRankerError(
-            f"The sentence model {path} was fitted on other measures; refit it with "
-            "`compliance calibrate`."
-        )
-    return model
+    return load_fitted(
+        path, SentenceRanker, SENTENCE_FEATURES, SentenceRankerError, "sentence model"
+    )
