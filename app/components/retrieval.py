@@ -470,9 +470,10 @@ class Retrieval:
         vector = self.embed_query(query)
         lexical = f"{query} {bridge.rule_text}".strip()
         asked = {} if translated else self.asked(vector)
-        # A scenario's story ("my charger burned a buyer's hand in Italy...") outweighs its
-        # question ("does anyone have to report this?") in one vector: the sentences that ask
-        # are searched on their own as well, and a passage ranks as close as either finds it.
+        # A scenario's story ("we want to join Double 11 with our dresses") outweighs its
+        # question ("what positive feedback rate do we need?") in one vector: the sentences
+        # that ask are searched on their own as well, and a passage ranks as close as either
+        # finds it.
         asking = asking_part(query) if not translated else query
         asking_vector = None
         if asking != query.strip():
@@ -545,11 +546,12 @@ class Retrieval:
         whole answers the question (`ranked`: by the fitted sentence ranking when there is one;
         else, or when False, by the hand-set weights).
 
-        A sentence ranks by its similarity to the question, the share of the question's
-        weighted terms it holds (heading terms count part) and its passage's strength. A
-        question term counts as held when the sentence has it or a rule term the glossary maps
-        it to ("knock-offs" -> counterfeit), and as unknown only when the corpus has neither.
-        The weights are `EvidenceWeights` in the settings.
+        The hand-set sum (`Scored.weighed`; weights `EvidenceWeights` in the settings) adds a
+        sentence's similarity to the question, the share of the question's weighted terms it
+        holds (heading terms count part) and its passage's strength. A question term counts as
+        held when the sentence has it or a rule term the glossary maps it to ("knock-offs" ->
+        counterfeit), and as unknown only when the corpus has neither. The fitted ranking
+        reads these and more (`SENTENCE_FEATURES`) as p(the sentence holds the asked fact).
         """
         w = self.weights
         pool = [(rank, p, s) for rank, p in enumerate(passages) for s in source_sentences(p)]
@@ -613,8 +615,8 @@ class Retrieval:
             )
             scored.append(Scored(sentence, rank, passage, score, float(sem), features, score))
         if ranked and self.ranker is not None:
-            ranked = self.ranker.probabilities(np.array([s.features for s in scored]))
-            scored = [replace(s, score=float(p)) for s, p in zip(scored, ranked, strict=True)]
+            likely = self.ranker.probabilities(np.array([s.features for s in scored]))
+            scored = [replace(s, score=float(p)) for s, p in zip(scored, likely, strict=True)]
         scored.sort(key=lambda s: -s.score)
         signals.best_sentence = float(semantic.max())
         signals.passage_terms = max(share(term_set(p.text) | headings[p.id]) for p in passages[:3])
