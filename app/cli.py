@@ -481,8 +481,9 @@ def calibrate(
     from app.container import build
 
     target = out or get_settings().refusal_model or Path("eval/refusal-model.json")
-    ranker_target = sentences_out or get_settings().sentence_model
-    ranker_target = ranker_target or Path("eval/sentence-model.json")
+    ranker_target = (
+        sentences_out or get_settings().sentence_model or Path("eval/sentence-model.json")
+    )
     # The sentences' measures do not depend on a fitted model, and the refusal signals only on
     # the sentence ranking: the quoted engine is enough to collect both.
     settings = get_settings().updated(

@@ -474,12 +474,13 @@ class Retrieval:
         # question ("what positive feedback rate do we need?") in one vector: the sentences
         # that ask are searched on their own as well, and a passage ranks as close as either
         # finds it.
-        asking = asking_part(query) if not translated else query
         asking_vector = None
-        if asking != query.strip():
+        if not translated and (asking := asking_part(query)) != query.strip():
             asking_vector = self.embed_query(asking)
             also = self.asked(asking_vector)
-            asked = {i: max(asked.get(i, 0.0), also.get(i, 0.0)) for i in {*asked, *also}}
+            # in the index's order, as `asked` lists it: every chunk of a section has the same
+            # closeness, and a set's order (which varies with the process) would break the tie
+            asked = {i: max(v, also.get(i, 0.0)) for i, v in asked.items()}
         passages = self.retriever.search(
             lexical, vector, k=k, asked=asked, asking_vector=asking_vector
         )

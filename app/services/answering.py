@@ -555,7 +555,7 @@ class Assistant:
         leads when it asks for something of its own: the consequence, not the deadline asked
         before."""
         best = scored[0].score
-        share = (
+        relative = (
             self.settings.ranked_min_relative_score
             if self.retrieval.ranker is not None
             else self.settings.answer_min_relative_score
@@ -564,7 +564,7 @@ class Assistant:
         for cand in scored:
             if len(picked) >= self.settings.answer_sentences:
                 break
-            if picked and cand.score < share * best:
+            if picked and cand.score < relative * best:
                 break
             if any(_near_duplicate(cand.sentence.text, p.sentence.text) for p in picked):
                 continue

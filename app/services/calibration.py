@@ -105,7 +105,7 @@ def collect_sentences(assistant: Assistant, items: list[EvalItem]) -> SentenceRo
             out.facts.append(sum(1 << n for n, p in enumerate(patterns) if p.search(said)))
             out.question.append(number)
             out.fact_count.append(len(patterns))
-            out.hand_score.append(s.score)
+            out.hand_score.append(s.weighed)
     return out
 
 
