@@ -799,9 +799,12 @@ def _with_conflict(
 ) -> tuple[list[Scored], tuple[Passage, tuple[int, int]] | None]:
     """When sources disagree on what the answer is about, the answer shows the disagreement
     whole: the conflict paragraph an answer sentence comes from, else one whose sentence scores
-    close to the best, joins the answer (its sentences in reading order)."""
-    best = scored[0].score if scored else 0.0
-    close = [c for c in scored if c.score >= min_relative * best]
+    close to the best, joins the answer (its sentences in reading order). Closeness is the
+    hand-set sum's (how much a sentence is about the question), not the fitted ranking's
+    (how likely it holds the asked fact): an older, disputed figure is about the question
+    even when it is unlikely to be its answer."""
+    best = max((s.weighed for s in scored), default=0.0)
+    close = [c for c in scored if c.weighed >= min_relative * best]
     for cand in [*chosen, *close]:
         span = in_span(conflict_spans(cand.passage), cand.sentence.start)
         if span is None:
