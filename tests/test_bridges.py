@@ -111,6 +111,19 @@ def test_sellers_words_reach_the_rule(assistant, question, source):
     assert any(c.source.startswith(source) for c in answer.citations), answer.citations
 
 
+def test_a_complaint_from_a_brand_reaches_the_ip_rules(assistant):
+    """"Counterfeit complaint from a brand" bridged to "counterfeit" alone, and the answer led
+    with the goods-not-as-described rule; the IP ladder for serious cases now leads."""
+    question = (
+        "Got my first serious counterfeit complaint from a brand. What happens to my store "
+        "for the first one, and is it true three of them close it?"
+    )
+    assert "intellectual property" in assistant.retrieval.bridge(question).rule_text
+    answer = assistant.ask(question)
+    assert answer.citations[0].source == "intellectual-property.md", answer.text
+    assert "1-day store freeze" in answer.text
+
+
 def test_the_glossary_is_what_reaches_it(container):
     question = "Can my cousin place a few orders to get my new shop off the ground?"
     bridge = container.retrieval.bridge(question)
