@@ -112,7 +112,7 @@ def test_sellers_words_reach_the_rule(assistant, question, source):
 
 
 def test_a_complaint_from_a_brand_reaches_the_ip_rules(assistant):
-    """"Counterfeit complaint from a brand" bridged to "counterfeit" alone, and the answer led
+    """ "Counterfeit complaint from a brand" bridged to "counterfeit" alone, and the answer led
     with the goods-not-as-described rule; the IP ladder for serious cases now leads."""
     question = (
         "Got my first serious counterfeit complaint from a brand. What happens to my store "
