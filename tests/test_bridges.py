@@ -520,6 +520,10 @@ def test_evidence_signals_see_names_phrases_and_sums_the_best_sentences_lack(con
     # a month dates the rule (the rulebook writes 2021-12-31); it names no place or programme
     dated = "Which sellers do the AliExpress Seller Rules updated on 31 December 2021 apply to?"
     assert signals(dated).names_missing == 0.0
+    # where the seller ships from is context; a place the rule is asked for is not
+    origin = "moving my dollars out to my HK bank account, how much is the withdrawal fee?"
+    assert signals(origin).names_missing == 0.0
+    assert signals("Who is our responsible person for sales to Japan?").names_missing == 1.0
     # another marketplace's rule, typed in lower case and close to a covered one in words
     assert signals("on shopee how many penalty points do i get if i ship late?").other_platform
     assert not OTHER_MARKETPLACE.search("Где лучше шопинг?")  # shopping, not Shopee

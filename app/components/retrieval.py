@@ -134,6 +134,14 @@ _NOT_NAMES = re.compile(
     r"|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday",
     re.I,
 )
+# Where the seller ships from is context, not the case asked about: the rulebook is written for
+# sellers in mainland China and Hong Kong ("we ship from Shenzhen", "my HK bank account", "a
+# factory in China"), so these never count as names the best passages lack.
+_ORIGIN = re.compile(
+    r"China|Chinese|PRC|mainland|Shenzhen|Guangzhou|Guangdong|Dongguan|Yiwu|Hangzhou|Zhejiang"
+    r"|Ningbo|Shanghai|Beijing|Fujian|Xiamen|Putian|HK|Hong|Kong",
+    re.I,
+)
 # A word typed in lower case, a name when the rulebook only writes it capitalised ("canada")
 # or when it is a country's (a bridged question's places are in lower case).
 _LOWER_WORD = re.compile(r"\b[a-z]{3,}\b")
@@ -757,9 +765,13 @@ def _names_missing(
     typed = [
         w
         for w in _INNER_NAME.findall(query)
-        if not _NOT_NAMES.fullmatch(w) and not _emphasis(w, lexicon)
+        if not _NOT_NAMES.fullmatch(w) and not _emphasis(w, lexicon) and not _ORIGIN.fullmatch(w)
     ]
-    typed += [w for w in _LOWER_WORD.findall(query) if is_name(w) or w in place_words()]
+    typed += [
+        w
+        for w in _LOWER_WORD.findall(query)
+        if (is_name(w) or w in place_words()) and not _ORIGIN.fullmatch(w)
+    ]
     names = [stems for word in typed if (stems := terms(word))]
     if not names:
         return 0.0
