@@ -765,14 +765,10 @@ def _names_missing(
     typed = [
         w
         for w in _INNER_NAME.findall(query)
-        if not _NOT_NAMES.fullmatch(w) and not _emphasis(w, lexicon) and not _ORIGIN.fullmatch(w)
+        if not _NOT_NAMES.fullmatch(w) and not _emphasis(w, lexicon)
     ]
-    typed += [
-        w
-        for w in _LOWER_WORD.findall(query)
-        if (is_name(w) or w in place_words()) and not _ORIGIN.fullmatch(w)
-    ]
-    names = [stems for word in typed if (stems := terms(word))]
+    typed += [w for w in _LOWER_WORD.findall(query) if is_name(w) or w in place_words()]
+    names = [stems for word in typed if not _ORIGIN.fullmatch(word) and (stems := terms(word))]
     if not names:
         return 0.0
     missing = sum(
