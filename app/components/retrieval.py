@@ -58,7 +58,9 @@ _WH_FIGURE = r"\b(?:what|which|whats|what.s|is there|are there)\s+(?:[\w-]+\s+){
 _ASKS_FIGURE = re.compile(
     r"\bhow (much|many|long|big|high|soon|often|quickly|fast)\b|%|\b(minimum|maximum|max|min)\b"
     rf"|{_WH_FIGURE}(limits?|thresholds?|deadlines?|number|value|sum|figure)\b"
-    r"|\b(below|under|above|over|up to|within) what\b|\b(phone|telephone) number\b",
+    r"|\b(below|under|above|over|up to|within) what\b"
+    # the support line's number is asked for; "my personal phone number in it" is a detail
+    r"|(?<!my )(?<!personal )(?<!his )(?<!her )(?<!their )\b(phone|telephone) number\b",
     re.I,
 )
 # "Only one account", "just one time": a limit of one is a figure too ("one" alone is not).
@@ -68,6 +70,12 @@ _FIGURE = re.compile(
     re.I,
 )
 FOCUS_SENTENCES = 5  # the best-scored sentences searched for the asked figure
+FIGURE_ASK_TERMS = frozenset(
+    terms(
+        "long soon quickly fast often deadline limit time period window timeframe number amount"
+        " maximum minimum max min threshold value sum figure big high"
+    )
+)
 
 
 def asks_for_figure(question: str) -> bool:
@@ -655,7 +663,9 @@ class Retrieval:
         signals.length = length_signal(len(groups))
         signals.phrase_terms = _phrase_share(query, groups, [s.sentence.text for s in best])
         if asks_figure:
-            focus = set(terms(asking))
+            # the words that ask for the figure ("is there a deadline", "how long") are what a
+            # figure answers, not the thing a sentence must be about
+            focus = (set(terms(asking)) - FIGURE_ASK_TERMS) or set(terms(asking))
             about = [
                 (
                     share(term_set(s.sentence.text), headings[s.passage.id], focus),
