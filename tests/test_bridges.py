@@ -159,6 +159,18 @@ def test_the_answer_leads_with_the_asked_fact(assistant, question, fact):
     assert fact in first, answer.text
 
 
+def test_each_part_of_a_question_gets_a_sentence_of_the_kind_it_asks(assistant):
+    """ "What can I do, and is there a deadline?": the deadline part was left to the sentences
+    picked for the first part, none of which gave the 30-day reporting window."""
+    question = (
+        "A 1-star review just popped up on an order I'm pretty sure was placed by a "
+        "competitor. The text isn't even about the product. I can't delete it myself. What "
+        "can I do, and is there a deadline?"
+    )
+    answer = assistant.ask(question)
+    assert "reported within 30 days" in answer.text, answer.text
+
+
 @pytest.mark.parametrize(
     ("question", "language"),
     [

@@ -59,6 +59,7 @@ UNCERTAIN_NOTE = (
 )
 PART_CANDIDATES = 12  # the best-scored sentences a question's part may add one from
 PART_MIN_SHARE = 0.5  # ...holding at least this share of the part's terms, by rarity
+PART_KIND_CANDIDATES = 24  # ...and a later part asking its own kind, one stating it
 # when no chosen sentence states the asked figure: the best-scored sentences searched for it,
 # and the least share of the best score the one found must have
 REACH_CANDIDATES = 8
@@ -584,7 +585,9 @@ class Assistant:
                 if found is not None and found not in picked:
                     picked.append(found)
                 lead = found or lead
-        picked = self._each_part(parts or question_parts(question), picked, scored)
+        parts = parts or tuple(question_parts(question))
+        picked = _each_kind(parts[1:], picked, scored, topic)
+        picked = self._each_part(parts, picked, scored)
         picked = _with_continuations(picked, scored, self.settings.answer_sentences + 4)
         picked = _with_intros(picked, scored)
         picked += [s for s in _rest_of_line(lead, scored) if s not in picked]
@@ -726,6 +729,27 @@ def _reach(
     stating = [s for s in [*picked, *further] if states(s.sentence.text)]
     stating.sort(key=lambda s: (_in_conflict(s), s.passage.metadata.get("topic") == "overview"))
     return stating[0] if stating else None
+
+
+def _each_kind(
+    parts: Sequence[str], picked: list[Scored], scored: list[Scored], topic: frozenset[str]
+) -> list[Scored]:
+    """ "What can I do, and is there a deadline?": a later part asking its own kind (a
+    deadline, a sum, a consequence) that no chosen sentence states gets the sentence of that
+    kind most about the question, from a wider pool than the lead's (`_reach`)."""
+    out = list(picked)
+    for part in parts:
+        kind = asked_kind(part, LEAD_KINDS)
+        if kind is states_consequence:
+            kind = lambda text: states_consequence(text, topic)  # noqa: E731
+        if kind is None or any(kind(s.sentence.text) for s in out):
+            continue
+        stating = [
+            s for s in scored[:PART_KIND_CANDIDATES] if s not in out and kind(s.sentence.text)
+        ]
+        if stating:
+            out.append(max(stating, key=lambda s: s.weighed))
+    return out
 
 
 def _in_conflict(item: Scored) -> bool:
