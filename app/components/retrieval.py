@@ -736,7 +736,8 @@ class Retrieval:
         """Each question term with the rule terms it maps to, weighted by rarity in the corpus
         (a seller's word the corpus lacks weighs what the rule words it maps to weigh)."""
         groups: dict[str, tuple[set[str], float]] = {}
-        for term in set(terms(query)):
+        # in the question's order: a set's order, and so the float sums, moved with the hash seed
+        for term in dict.fromkeys(terms(query)):
             members = {term} | (bridge.groups.get(term, set()) if bridge else set())
             known = [m for m in members if self.retriever.document_frequency(m)]
             weight = (
