@@ -17,7 +17,9 @@ from app.components.retrieval import (
     _POINTER,
     asking_part,
     asks_for_amount,
+    asks_for_duration,
     asks_for_figure,
+    asks_for_share,
     states_duration,
     states_figure,
 )
@@ -975,9 +977,21 @@ def test_a_follow_up_counts_the_sellers_phrases_not_the_rule_terms_they_give(ass
         ("How many points does a fake order cost?", False),
         ("What price do I have to set for the campaign?", True),
         ("Which earlier price am I supposed to show next to the discount?", False),
+        ("How much do they skim each time I withdraw?", True),
+        # a part of a score is a share; "how much time" is a length of time
+        ("How much weight does non-sale carry in the service score?", False),
+        ("How much is that part of the score worth?", False),
+        ("How much time do I have to ship?", False),
     ],
 )
 def test_which_questions_ask_for_a_sum_of_money(question, asks):
     """A sales total is a sum: the answer must state one, so a sentence giving only the
     assessment's 365 days does not answer it (and "could not be found" does)."""
     assert asks_for_amount(question) is asks
+
+
+def test_the_weight_of_a_score_part_is_a_share_and_how_much_time_a_duration():
+    """Read as sums of money, both found no sentence stating one and were refused (the
+    service score's "non-sale (10%)" answered neither)."""
+    assert asks_for_share("How much weight do non-sale and not-received disputes carry?")
+    assert asks_for_duration("How much time do I have to respond?")

@@ -98,6 +98,7 @@ def states_figure(text: str) -> bool:
 
 _ASKS_DURATION = re.compile(
     r"\bhow (long|soon|quickly|fast)\b|\bhow many (days|weeks|months|years|hours)\b"
+    r"|\bhow much time\b"
     r"|\b(over|in) what (time|period|window|time ?frame)\b|\bwithin what\b",
     re.I,
 )
@@ -117,8 +118,12 @@ def states_duration(text: str) -> bool:
     return bool(_DURATION.search(text))
 
 
+# "How much weight does non-sale carry", "how much is that part worth": a share of a score,
+# no sum of money; "how much time" is a length of time.
+_WEIGHT_ASKED = r"\bhow much\b(?=[^?.,;]{0,60}\b(?:weigh\w*|worth)\b)"
 _ASKS_AMOUNT = re.compile(
-    r"\bhow much\b|\b(how big|how high|maximum|max|biggest)\s+(a\s+|the\s+)?fine\b|\bfined\b"
+    rf"(?!{_WEIGHT_ASKED})\bhow much\b(?!\s+(?:time|longer|later|earlier|notice)\b)"
+    r"|\b(how big|how high|maximum|max|biggest)\s+(a\s+|the\s+)?fine\b|\bfined\b"
     r"|\bhow many (euros?|dollars?|yuan|reais|pounds|USD|EUR|RMB|GBP|BRL)\b"
     r"|\b(minimum|maximum|min|max)\s+(yearly |annual |monthly )?(sales|turnover|revenue)\b"
     rf"|{_WH_FIGURE}(fees?|costs?|fines?|charges?|deposits?|amounts?|commissions?|duty"
@@ -174,7 +179,9 @@ _POINTER = re.compile(
     re.I,
 )
 
-_ASKS_SHARE = re.compile(rf"{_WH_FIGURE}(rates?|percent|percentage|share|proportion)\b|%", re.I)
+_ASKS_SHARE = re.compile(
+    rf"{_WH_FIGURE}(rates?|percent|percentage|share|proportion)\b|%|{_WEIGHT_ASKED}", re.I
+)
 _SHARE = re.compile(r"\d\s?%|\bper ?cent\b", re.I)
 
 
