@@ -114,7 +114,7 @@ class HybridRetriever:
         self.rrf_k = rrf_k
         self._lock = threading.Lock()
         self._version: tuple[int, float] | None = None
-        self._vectors: dict[str, np.ndarray] = {}
+        self._matrix = np.zeros((0, 0), dtype=np.float32)  # normalised vectors, in `_ids` order
         self._checked = 0.0  # time.monotonic() of the last look at the store's version
         self._ids: list[str] = []
         self._chunks: dict[str, Passage] = {}
@@ -171,7 +171,7 @@ class HybridRetriever:
                 (i, q) for i, m in zip(ids, metas, strict=True) for q in asks_of(m) if keyed
             ]
             self.speller = speller
-            self._vectors = {}  # chunk id -> stored vector, fetched when first needed
+            self._matrix = _normalised(data.get("embeddings"), len(ids))
             self._version = version
 
     @property
@@ -246,13 +246,15 @@ class HybridRetriever:
         return out
 
     def _dense(self, query_vector: list[float]) -> dict[str, float]:
-        n = min(self.candidate_k, len(self._ids))
-        result = self.store.collection.query(
-            query_embeddings=[query_vector], n_results=n, include=["distances"]
-        )
-        ids = result["ids"][0]
-        distances = (result.get("distances") or [[]])[0]
-        return {i: 1.0 - float(d) for i, d in zip(ids, distances, strict=True)}
+        """The closest chunks by cosine, searched exactly over the snapshot's vectors: Chroma's
+        HNSW index, on the rulebook's 364 chunks, now and then missed one of the 20 nearest,
+        and which one varied from process to process, so the same question could rank its
+        passages differently in two runs. A ranking tie keeps the index's order."""
+        if not len(self._matrix):
+            return {}
+        similar = self._matrix @ _unit(query_vector)
+        best = np.argsort(-similar, kind="stable")[: self.candidate_k]
+        return {self._ids[int(i)]: float(similar[i]) for i in best}
 
     def similarities(self, passages: list[Passage], query_vector: list[float]) -> list[float]:
         """Each passage's cosine to the question, also for those only BM25 found (their `dense`
@@ -262,17 +264,12 @@ class HybridRetriever:
         return [p.dense or exact.get(p.id, 0.0) for p in passages]
 
     def _similarities(self, ids: list[str], query_vector: list[float]) -> dict[str, float]:
-        """Vectors are fetched from the store once per snapshot (a lookup costs ~1 ms)."""
-        vectors = self._vectors
-        wanted = [i for i in ids if i not in vectors]
-        if wanted:
-            found = self.store.collection.get(ids=wanted, include=["embeddings"])
-            for i, v in zip(found["ids"], found["embeddings"], strict=True):
-                vector = np.asarray(v, dtype=np.float32)
-                vectors[i] = vector / (np.linalg.norm(vector) or 1.0)
-        query = np.asarray(query_vector, dtype=np.float32)
-        query = query / (np.linalg.norm(query) or 1.0)
-        return {i: float(vectors[i] @ query) for i in ids if i in vectors}
+        row = {chunk_id: n for n, chunk_id in enumerate(self._ids)}
+        wanted = [row[i] for i in ids if i in row]
+        if not wanted or not len(self._matrix):
+            return {}
+        similar = self._matrix[wanted] @ _unit(query_vector)
+        return {self._ids[n]: float(s) for n, s in zip(wanted, similar, strict=True)}
 
     def _lexical(self, query: str) -> dict[str, float]:
         tokens = terms(query)
@@ -286,3 +283,17 @@ class HybridRetriever:
             for i, s in zip(np.asarray(docs[0]), np.asarray(scores[0]), strict=True)
             if s > 0
         }
+
+
+def _unit(vector: Any) -> np.ndarray:
+    v = np.asarray(vector, dtype=np.float32)
+    return v / (np.linalg.norm(v) or 1.0)
+
+
+def _normalised(embeddings: Any, count: int) -> np.ndarray:
+    """The stored vectors as unit rows (cosine is then a dot product)."""
+    if embeddings is None or not count:
+        return np.zeros((0, 0), dtype=np.float32)
+    matrix = np.asarray(embeddings, dtype=np.float32).reshape(count, -1)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1.0, norms)

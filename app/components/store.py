@@ -116,7 +116,7 @@ class Store:
         return fresh.count(), float((fresh.metadata or {}).get(INDEXED_AT_KEY, 0.0))
 
     def all_chunks(self) -> dict[str, Any]:
-        return self.collection.get(include=["documents", "metadatas"])
+        return self.collection.get(include=["documents", "metadatas", "embeddings"])
 
     def writer(self, embeddings: Embeddings) -> Chroma:
         """The same collection, written through other embeddings (ingest's batching)."""
