@@ -141,6 +141,23 @@ def test_the_words_that_ask_for_a_figure_are_not_what_it_is_about(container, que
     assert container.retrieval.find(question, 8).signals.figure_focus == 0.0
 
 
+@pytest.mark.parametrize(
+    ("question", "date"),
+    [
+        ("Desde quando a taxa das blusinhas é cobrada nas compras de fora?", "1 August 2024"),
+        ("À partir de quand les règles GPSR s'appliquent-elles ?", "13 December 2024"),
+        ("¿Desde cuándo se aplica el GPSR en la UE?", "13 December 2024"),
+    ],
+)
+def test_since_when_asks_for_a_date_not_a_length_of_time(assistant, question, date):
+    """ "Desde quando", "à partir de quand" and "desde cuándo" were bridged to "how long", so
+    the date that answers them read as no answer to a duration question and was refused."""
+    assert "how long" not in assistant.english_terms(question)
+    answer = assistant.ask(question)
+    assert not answer.refused, answer.text
+    assert date in answer.text
+
+
 def test_the_glossary_is_what_reaches_it(container):
     question = "Can my cousin place a few orders to get my new shop off the ground?"
     bridge = container.retrieval.bridge(question)
