@@ -115,6 +115,7 @@ class HybridRetriever:
         self._lock = threading.Lock()
         self._version: tuple[int, float] | None = None
         self._matrix = np.zeros((0, 0), dtype=np.float32)  # normalised vectors, in `_ids` order
+        self._row: dict[str, int] = {}  # chunk id -> its row of `_matrix`
         self._checked = 0.0  # time.monotonic() of the last look at the store's version
         self._ids: list[str] = []
         self._chunks: dict[str, Passage] = {}
@@ -164,14 +165,23 @@ class HybridRetriever:
                 english_lexicon(self.lexicon) if self.lexicon else frozenset(),
             )
             self._names = _names_in(docs)
-            self._ids, self._chunks, self._bm25, self._df = ids, chunks, bm25, df
+            matrix = _normalised(data.get("embeddings"), len(ids))
+            row = {chunk_id: n for n, chunk_id in enumerate(ids)}
+            # set together: the rows of `_matrix` follow `_ids`
+            self._ids, self._chunks, self._bm25, self._df, self._matrix, self._row = (
+                ids,
+                chunks,
+                bm25,
+                df,
+                matrix,
+                row,
+            )
             # each chunk's questions together, in the index's order (`Retrieval.asked` takes
             # one maximum per run of them)
             self._asks = [
                 (i, q) for i, m in zip(ids, metas, strict=True) for q in asks_of(m) if keyed
             ]
             self.speller = speller
-            self._matrix = _normalised(data.get("embeddings"), len(ids))
             self._version = version
 
     @property
@@ -264,8 +274,7 @@ class HybridRetriever:
         return [p.dense or exact.get(p.id, 0.0) for p in passages]
 
     def _similarities(self, ids: list[str], query_vector: list[float]) -> dict[str, float]:
-        row = {chunk_id: n for n, chunk_id in enumerate(self._ids)}
-        wanted = [row[i] for i in ids if i in row]
+        wanted = [self._row[i] for i in ids if i in self._row]
         if not wanted or not len(self._matrix):
             return {}
         similar = self._matrix[wanted] @ _unit(query_vector)

@@ -574,9 +574,7 @@ class Assistant:
         topic = term_set(question)
         if new_ask and (asks_for_figure(new_ask) or asked_kind(new_ask, LEAD_KINDS)):
             question = new_ask
-        kind = asked_kind(question, LEAD_KINDS)
-        if kind is states_consequence:
-            kind = lambda text: states_consequence(text, topic)  # noqa: E731
+        kind = _lead_kind(question, topic)
         if asks_for_figure(question) or kind is not None:
             for states in (states_figure, kind):
                 if states is None:
@@ -731,6 +729,15 @@ def _reach(
     return stating[0] if stating else None
 
 
+def _lead_kind(question: str, topic: frozenset[str]) -> Callable[[str], bool] | None:
+    """How to see that a sentence states what `question` asks for (`LEAD_KINDS`); a
+    consequence is one the question's own words (`topic`) do not already name."""
+    kind = asked_kind(question, LEAD_KINDS)
+    if kind is states_consequence:
+        return lambda text: states_consequence(text, topic)
+    return kind
+
+
 def _each_kind(
     parts: Sequence[str], picked: list[Scored], scored: list[Scored], topic: frozenset[str]
 ) -> list[Scored]:
@@ -739,9 +746,7 @@ def _each_kind(
     kind most about the question, from a wider pool than the lead's (`_reach`)."""
     out = list(picked)
     for part in parts:
-        kind = asked_kind(part, LEAD_KINDS)
-        if kind is states_consequence:
-            kind = lambda text: states_consequence(text, topic)  # noqa: E731
+        kind = _lead_kind(part, topic)
         if kind is None or any(kind(s.sentence.text) for s in out):
             continue
         stating = [
