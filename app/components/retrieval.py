@@ -672,7 +672,8 @@ class Retrieval:
         if asks_figure:
             # the words that ask for the figure ("is there a deadline", "how long") are what a
             # figure answers, not the thing a sentence must be about
-            focus = (set(terms(asking)) - FIGURE_ASK_TERMS) or set(terms(asking))
+            asking_terms = set(terms(asking))
+            focus = (asking_terms - FIGURE_ASK_TERMS) or asking_terms
             about = [
                 (
                     share(term_set(s.sentence.text), headings[s.passage.id], focus),
