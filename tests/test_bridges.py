@@ -999,6 +999,9 @@ def test_a_follow_up_counts_the_sellers_phrases_not_the_rule_terms_they_give(ass
         ("How much weight does non-sale carry in the service score?", False),
         ("How much is that part of the score worth?", False),
         ("How much time do I have to ship?", False),
+        # a rating is a share and a score a score, neither a sum of money
+        ("how much positive rate need for the sale?", False),
+        ("And how much DSR score do I need?", False),
     ],
 )
 def test_which_questions_ask_for_a_sum_of_money(question, asks):
@@ -1012,3 +1015,16 @@ def test_the_weight_of_a_score_part_is_a_share_and_how_much_time_a_duration():
     service score's "non-sale (10%)" answered neither)."""
     assert asks_for_share("How much weight do non-sale and not-received disputes carry?")
     assert asks_for_duration("How much time do I have to respond?")
+
+
+def test_a_percent_after_a_number_is_the_sellers_figure_not_an_asked_share(assistant):
+    """ "A 40%-off deal ... which 'before' price?" read as asking for a percentage, found no
+    sentence stating one beside the 30-day rule, and was refused."""
+    assert not asks_for_share("Planning a 40%-off deal. Which 'before' price can I show?")
+    assert not asks_for_share("My feedback is at 88 % positive, can I join?")
+    assert asks_for_share("what is my positive %?")
+    answer = assistant.ask(
+        "Planning a 40%-off flash deal for French shoppers. Which 'before' price may I show?"
+    )
+    assert not answer.refused, answer.text
+    assert "30 days" in answer.text

@@ -55,8 +55,12 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9'’&.-]*[A-Za-z0-9]|[A-Za-z]")
 # The question word asks for the figure noun ("what fee", "what's the monthly fee", "is there a
 # limit"), not a price named in passing ("where do I list a price difference?").
 _WH_FIGURE = r"\b(?:what|which|whats|what.s|is there|are there)\s+(?:[\w-]+\s+){0,3}?"
+# "What %", "my positive %?": a percent sign asks for a share; after a number ("a 40%-off
+# deal", "my rating is 88%") it is the seller's own figure, no question.
+_ASKED_PERCENT = r"(?<!\d)(?<!\d\s)%"
 _ASKS_FIGURE = re.compile(
-    r"\bhow (much|many|long|big|high|soon|often|quickly|fast)\b|%|\b(minimum|maximum|max|min)\b"
+    r"\bhow (much|many|long|big|high|soon|often|quickly|fast)\b"
+    rf"|{_ASKED_PERCENT}|\b(minimum|maximum|max|min)\b"
     rf"|{_WH_FIGURE}(limits?|thresholds?|deadlines?|number|value|sum|figure)\b"
     r"|\b(below|under|above|over|up to|within) what\b"
     # the support line's number is asked for; "my personal phone number in it" is a detail
@@ -118,11 +122,17 @@ def states_duration(text: str) -> bool:
     return bool(_DURATION.search(text))
 
 
-# "How much weight does non-sale carry", "how much is that part worth": a share of a score,
-# no sum of money; "how much time" is a length of time.
-_WEIGHT_ASKED = r"\bhow much\b(?=[^?.,;]{0,60}\b(?:weigh\w*|worth)\b)"
+# "How much weight does non-sale carry", "how much is that part worth", "how much positive
+# rate do I need": a share of a score, no sum of money; "how much DSR score" is a score, and
+# "how much time" a length of time.
+_WEIGHT_ASKED = (
+    r"\bhow much\b(?=[^?.,;]{0,60}\b(?:weigh\w*|worth)\b"
+    r"|\s+(?:[\w-]+\s+){0,2}?(?:rates?|ratings?|percent|percentage|ratio|feedback)\b)"
+)
+_SCORE_ASKED = r"\bhow much\s+(?:[\w-]+\s+){0,2}?(?:scores?|points?|DSR|stars?)\b"
 _ASKS_AMOUNT = re.compile(
-    rf"(?!{_WEIGHT_ASKED})\bhow much\b(?!\s+(?:time|longer|later|earlier|notice)\b)"
+    rf"(?!{_WEIGHT_ASKED})(?!{_SCORE_ASKED})"
+    r"\bhow much\b(?!\s+(?:time|longer|later|earlier|notice)\b)"
     r"|\b(how big|how high|maximum|max|biggest)\s+(a\s+|the\s+)?fine\b|\bfined\b"
     r"|\bhow many (euros?|dollars?|yuan|reais|pounds|USD|EUR|RMB|GBP|BRL)\b"
     r"|\b(minimum|maximum|min|max)\s+(yearly |annual |monthly )?(sales|turnover|revenue)\b"
@@ -180,7 +190,8 @@ _POINTER = re.compile(
 )
 
 _ASKS_SHARE = re.compile(
-    rf"{_WH_FIGURE}(rates?|percent|percentage|share|proportion)\b|%|{_WEIGHT_ASKED}", re.I
+    rf"{_WH_FIGURE}(rates?|percent|percentage|share|proportion)\b|{_ASKED_PERCENT}|{_WEIGHT_ASKED}",
+    re.I,
 )
 _SHARE = re.compile(r"\d\s?%|\bper ?cent\b", re.I)
 
