@@ -566,6 +566,10 @@ def test_evidence_signals_see_names_phrases_and_sums_the_best_sentences_lack(con
     # a month dates the rule (the rulebook writes 2021-12-31); it names no place or programme
     dated = "Which sellers do the AliExpress Seller Rules updated on 31 December 2021 apply to?"
     assert signals(dated).names_missing == 0.0
+    # so does a sale day, in capitals or as a bridged question's lower-case rule terms
+    for when in ("Black Friday", "Double 11", "double 11"):
+        sale = f"For my {when} discount to EU buyers, which earlier price must I show?"
+        assert signals(sale).names_missing == 0.0, when
     # where the seller ships from is context; a place the rule is asked for is not
     origin = "moving my dollars out to my HK bank account, how much is the withdrawal fee?"
     assert signals(origin).names_missing == 0.0

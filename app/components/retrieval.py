@@ -149,12 +149,14 @@ _AMOUNT = re.compile(
 )
 # A capitalised word inside a sentence: a country, a platform, a law, a programme.
 _INNER_NAME = re.compile(r"(?<![.?!:]\s)(?<!^)\b[A-Z][A-Za-z0-9&'’-]*")
-# Capitalised, but no name: the first person and its contractions, "OK", and the months and
-# weekdays of a date (the rulebook writes "31 December 2021" as 2021-12-31 as often as not).
+# Capitalised, but no name: the first person and its contractions, "OK", and the months,
+# weekdays and sale days of a date (the rulebook writes "31 December 2021" as 2021-12-31 as
+# often as not; "my Double 11 discount", "for Black Friday" say when, not whose rule).
 _NOT_NAMES = re.compile(
     r"I(?:['’](?:d|m|ve|ll))?|OK|January|February|March|April|May|June|July|August|September"
     r"|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec"
-    r"|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday",
+    r"|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+    r"|Double|Black|Cyber|Christmas|Xmas|Singles",
     re.I,
 )
 # Where the seller ships from is context, not the case asked about: the rulebook is written for
@@ -797,7 +799,11 @@ def _names_missing(
         for w in _INNER_NAME.findall(query)
         if not _NOT_NAMES.fullmatch(w) and not _emphasis(w, lexicon)
     ]
-    typed += [w for w in _LOWER_WORD.findall(query) if is_name(w) or w in place_words()]
+    typed += [
+        w
+        for w in _LOWER_WORD.findall(query)
+        if (is_name(w) or w in place_words()) and not _NOT_NAMES.fullmatch(w)
+    ]
     names = [stems for word in typed if not _ORIGIN.fullmatch(word) and (stems := terms(word))]
     if not names:
         return 0.0
