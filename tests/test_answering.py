@@ -157,6 +157,29 @@ def test_a_follow_up_that_points_back_without_naming_its_topic_is_answered(assis
     assert re.search(r"\b30 days\b", follow_up.text), follow_up.text
 
 
+def test_a_question_naming_its_own_words_but_pointing_back_is_read_both_ways(assistant):
+    """ "Can I sign up for that myself?" names enough to be searched alone, where nothing
+    answers it (refused); read with the question before it, the early-release plan's rules
+    answer it, and that better-supported reading is kept. A question that points at nothing
+    earlier keeps its own reading."""
+    history = [
+        {"role": "user", "content": "What is the early-release payout plan?"},
+        {"role": "assistant", "content": "A plan that pays most of the money after shipping."},
+    ]
+    question = (
+        "Can I just sign up for that myself? And if I later drop out of it, "
+        "what happens to the money they held back?"
+    )
+    assert assistant.ask(question).refused
+    follow_up = assistant.ask(question, history=history)
+    assert "early-release" in follow_up.standalone_question
+    assert not follow_up.refused, follow_up.text
+    assert re.search(r"\b6 months\b", follow_up.text), follow_up.text
+    assert assistant.retrieve(question, history=history, k=1)[0].source == "payouts.md"
+    own = "Is it allowed to sell knives to buyers in the EU?"
+    assert assistant.ask(own, history=history).standalone_question == own
+
+
 def test_a_short_question_on_a_term_of_the_one_before_continues_it(assistant):
     """ "which grades are there?" after a question on the seller service level is about that
     level's grades; a short question on another topic still stands alone."""

@@ -41,7 +41,7 @@ from app.components.retriever import Passage
 from app.components.serialise import Serialisable
 from app.components.text import Sentence, term_set, terms
 from app.services.policy import LEGAL_NOTE, declined, legal_exposure
-from app.services.questions import CleanQuestion, clean_question, condense
+from app.services.questions import CleanQuestion, clean_question, condense, leans_back
 from app.services.sourcing import (
     authority_note,
     conflict_note,
@@ -279,14 +279,41 @@ class Assistant:
         translation = self.translation(screened.text, history)
         if translation is not None:  # searched as the rulebook's English terms, never spell-fixed
             return self._foreign(screened, translation, on_token, deadline)
-        standalone, problem = self.writer.condense(screened.text, history, deadline)
-        evidence = self.gather(screened.text, standalone, screened.notes)
+        evidence, problem = self._searched(screened, history, deadline)
         if isinstance(evidence, Answer):
             return evidence
         quoted = self.compose(evidence)
         if quoted.refused:
             return quoted  # weak evidence: no writer is asked to improvise
         return self.writer.write(WriteJob(evidence, quoted, on_token, deadline, problem))
+
+    def _searched(
+        self, screened: CleanQuestion, history: Sequence[dict] | None, deadline: float
+    ) -> tuple[Evidence | Answer, str | None]:
+        """The evidence for an English question, and a provider failure line from condensing."""
+        standalone, problem = self.writer.condense(screened.text, history, deadline)
+        evidence = self.gather(screened.text, standalone, screened.notes)
+        return self._better_reading(screened, standalone, history, evidence), problem
+
+    def _better_reading(
+        self,
+        screened: CleanQuestion,
+        standalone: str,
+        history: Sequence[dict] | None,
+        evidence: Evidence | Answer,
+    ) -> Evidence | Answer:
+        """A question that names its own topic but still points back ("can I sign up for that
+        myself?") is searched alone and with the conversation before it, and the reading the
+        evidence supports better is kept: which one the seller meant shows in how well the
+        rulebook answers each."""
+        alone = standalone.strip() == screened.text.strip()
+        if not (history and alone and isinstance(evidence, Evidence)):
+            return evidence
+        if not leans_back(screened.text):
+            return evidence
+        joined = condense(screened.text, history, always=True)
+        other = self.gather(screened.text, joined, screened.notes)
+        return other if isinstance(other, Evidence) and other.score > evidence.score else evidence
 
     def english_terms(self, text: str, history: Sequence[dict] | None = None) -> str | None:
         """A question in another language as the rulebook's English terms (None: English)."""
@@ -494,7 +521,14 @@ class Assistant:
         query = self.english_terms(question.strip(), history)
         translated = query is not None
         if query is None:
-            query = self.retrieval.correct(condense(question.strip(), history))
+            standalone = condense(question.strip(), history)
+            query = self.retrieval.correct(standalone)
+            screened = self.screen(question)
+            if history and isinstance(screened, CleanQuestion) and leans_back(screened.text):
+                evidence = self._better_reading(
+                    screened, standalone, history, self.gather(screened.text, standalone, [])
+                )
+                query = evidence.standalone if isinstance(evidence, Evidence) else query
         k = k or self.settings.retrieval_k
         return self.retrieval.ranked(query, k, translated=translated)[0]
 

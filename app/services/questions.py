@@ -104,10 +104,20 @@ def is_follow_up(question: str) -> bool:
     )
 
 
-def condense(question: str, history: Sequence[dict] | None) -> str:
-    """A standalone search query: earlier user turns are chained while they read as follow-ups."""
+def leans_back(question: str) -> bool:
+    """Says "that", "it", "they" or opens like a continuation, whatever else it names: "Can I
+    sign up for that myself? And if I drop out of it, what happens to the money?" may need
+    the question before it, or may not."""
+    question = _ACKNOWLEDGED.sub("", question)
+    words = {w.lower() for w in _WORDS.findall(question)}
+    return bool(_FOLLOW_UP_START.match(question) or words & _ANAPHORA or _POINTING.search(question))
+
+
+def condense(question: str, history: Sequence[dict] | None, always: bool = False) -> str:
+    """A standalone search query: earlier user turns are chained while they read as follow-ups
+    (`always`: the question is read as one, whatever it names)."""
     turns = user_turns(history)
-    if not turns or not (is_follow_up(question) or _continues(question, turns[-1])):
+    if not turns or not (always or is_follow_up(question) or _continues(question, turns[-1])):
         return question
     standalone = turns[0]
     for turn in turns[1:]:
