@@ -343,12 +343,31 @@ def test_follow_up_detection(question, follow_up):
         ),
         ("What is a fake order? Can I appeal it?", ["What is a fake order", "Can I appeal it"]),
         ("Can I sell knives and forks?", ["Can I sell knives and forks"]),
+        # the words before a colon are every part's topic, not the first part's own
+        (
+            "Carrier complaints: how many can I file, and how long does the carrier have?",
+            ["how many can I file", "how long does the carrier have"],
+        ),
+        ("Note: my store is new", ["Note: my store is new"]),
     ],
 )
 def test_a_question_is_cut_where_its_second_question_starts(question, parts):
     from app.services.answering import question_parts
 
     assert question_parts(question) == parts
+
+
+def test_a_part_after_a_shared_topic_gets_the_sentence_of_its_own_figure(assistant):
+    """ "Two things about complaining to the carrier: how many complaints..., and how
+    long...?": read with the topic, the first part's terms were those of every carrier
+    sentence already chosen, and the 2-complaint limit was left out."""
+    answer = assistant.ask(
+        "Two things about complaining to the online shipping carrier: how many complaints can "
+        "I file per logistics order, and how long does the carrier have to answer before I can "
+        "escalate?"
+    )
+    assert "2 complaints per logistics order" in answer.text, answer.text
+    assert "10 calendar days" in answer.text, answer.text
 
 
 def test_each_part_of_a_two_part_question_gets_a_sentence(assistant):

@@ -802,9 +802,19 @@ def _share(groups: dict[str, tuple[set[str], float]], text: str) -> float:
     return held / sum(weight for _, weight in groups.values())
 
 
+# "Two things about carrier complaints: how many..., and how long...?": the words before the
+# colon are the topic of every part, not the first part's own.
+_TOPIC_LEAD = re.compile(
+    r"^[^:?!.]{3,100}:\s+(?=(?:what|how|when|where|who|which|why|is|are|can|do|does|"
+    r"\(?1\)|1[.)])\b)",
+    re.I,
+)
+
+
 def question_parts(question: str) -> list[str]:
     """A question that asks two things ("how long do I have, and what happens if I
     don't?"), cut where the second one starts."""
+    question = _TOPIC_LEAD.sub("", question)
     return [p for p in (part.strip(" ,;?") for part in _PART_BREAK.split(question)) if p]
 
 
