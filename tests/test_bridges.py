@@ -228,6 +228,17 @@ def test_sellers_questions_still_weigh_as_evidence_for_another_language(assistan
     assert found.signals.best_ask >= max(p.dense for p in found.passages)
 
 
+def test_a_short_english_question_taken_for_another_language_is_read_as_english(assistant):
+    """ "eu discount prior price rule?" reads as French to the language identifier ("eu",
+    "prior"), where no French rule word was found and the question was refused; every word of
+    it is the rulebook's own, so it is English. A Spanish question stays Spanish."""
+    answer = assistant.ask("eu discount prior price rule?")
+    assert answer.language == "en"
+    assert not answer.refused, answer.text
+    assert "30 days" in answer.text
+    assert assistant.ask("¿Cuánto cobran por retirar dólares?").language == "es"
+
+
 def test_other_languages_are_never_spell_corrected_into_english(assistant):
     answer = assistant.ask("¿Cuánto tiempo tengo para responder a una disputa?")
     assert answer.language == "es"

@@ -328,9 +328,19 @@ class Assistant:
         language = detect(text, self.languages)
         if language not in self.languages:  # English, or unsure
             return None
-        return with_conversation(
+        translation = with_conversation(
             text, history, self.glossaries[language], lambda t: detect(t, self.languages)
         )
+        if not translation.english and self._rulebook_words(text):
+            return None  # "eu discount prior price rule?" read as French: no French in it
+        return translation
+
+    def _rulebook_words(self, text: str) -> bool:
+        """Every word the rulebook's own (English) vocabulary: a short English question the
+        language identifier took for another language, in which that glossary found nothing."""
+        words = terms(text)
+        frequency = self.retrieval.retriever.document_frequency
+        return bool(words) and all(frequency(word) for word in words)
 
     def foreign_evidence(
         self, screened: CleanQuestion, translation: Translation
