@@ -279,7 +279,7 @@ class Assistant:
         translation = self.translation(screened.text, history)
         if translation is not None:  # searched as the rulebook's English terms, never spell-fixed
             return self._foreign(screened, translation, on_token, deadline)
-        evidence, problem = self._searched(screened, history, deadline)
+        evidence, problem = self.english_evidence(screened, history, deadline)
         if isinstance(evidence, Answer):
             return evidence
         quoted = self.compose(evidence)
@@ -287,10 +287,14 @@ class Assistant:
             return quoted  # weak evidence: no writer is asked to improvise
         return self.writer.write(WriteJob(evidence, quoted, on_token, deadline, problem))
 
-    def _searched(
-        self, screened: CleanQuestion, history: Sequence[dict] | None, deadline: float
+    def english_evidence(
+        self,
+        screened: CleanQuestion,
+        history: Sequence[dict] | None = None,
+        deadline: float = math.inf,
     ) -> tuple[Evidence | Answer, str | None]:
-        """The evidence for an English question, and a provider failure line from condensing."""
+        """The evidence for an English question as answering reads it (calibration collects
+        the same), and a provider failure line from condensing."""
         standalone, problem = self.writer.condense(screened.text, history, deadline)
         evidence = self.gather(screened.text, standalone, screened.notes)
         return self._better_reading(screened, standalone, history, evidence), problem

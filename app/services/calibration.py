@@ -20,7 +20,6 @@ from app.components.retrieval import statement
 from app.components.sentence_ranker import SENTENCE_FEATURES, SentenceRanker
 from app.services.answering import Answer, Assistant, Evidence
 from app.services.evaluation import EvalItem
-from app.services.questions import condense
 
 MIN_GROUP = 30  # covered questions a group needs for a threshold of its own
 # English question lengths (in terms) the signal may be read as at least, chosen with the
@@ -71,8 +70,7 @@ def _evidence(assistant: Assistant, item: EvalItem) -> Evidence | None:
         return None
     translation = assistant.translation(screened.text, item.history)
     if translation is None:
-        standalone = condense(screened.text, item.history)
-        evidence = assistant.gather(screened.text, standalone, screened.notes)
+        evidence, _ = assistant.english_evidence(screened, item.history)
     else:  # another language: the rule terms it was bridged to, as the pipeline searches
         evidence = assistant.foreign_evidence(screened, translation)
     return None if isinstance(evidence, Answer) else evidence
