@@ -247,6 +247,16 @@ def test_other_languages_are_never_spell_corrected_into_english(assistant):
     assert "respon" in answer.standalone_question  # the glossary's rule term (respond/response)
 
 
+def test_an_ordinal_reaches_the_rules_word_and_a_bare_number_bridges_nothing():
+    """ "what happens if theres a 3rd??" held no term of "closure for the third" (the
+    ordinal mapped to "3" alone) and was refused; "8 pieces instead of 10" is the seller's
+    count, which bridged to the rule number "10" that "10th" maps to and pulled the lexical
+    search towards any "10"."""
+    en = load_glossaries(GLOSSARIES)["en"]
+    assert {"3", "third"} <= en.bridge("what if theres a 3rd strike").groups["3rd"]
+    assert not en.bridge("he got 8 pieces instead of 10").matched
+
+
 def test_figures_and_amounts_carry_over():
     zh = load_glossaries(GLOSSARIES)["zh"]
     english = translate("IOSS 的限额是多少？150 欧元以上的包裹怎么办？", zh).english

@@ -190,7 +190,9 @@ class Glossary:
         self.language = data.language
         pairs = [(t, e.en) for e in data.entries for t in e.terms]
         if self.language == "en":
-            pairs += [(e.en, e.en) for e in data.entries]  # the rule term bridges to itself
+            # the rule term bridges to itself; a number does not: "8 pieces instead of 10" is
+            # the seller's count, not the rule's "10" that an ordinal ("10th") maps to
+            pairs += [(e.en, e.en) for e in data.entries if not e.en.isdigit()]
         else:  # every country by its CLDR name, where the file names it no other way
             known = {fold(t) for e in data.entries for t in (e.en, *e.terms)}
             pairs += new_country_pairs(self.language, known)
