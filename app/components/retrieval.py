@@ -651,6 +651,13 @@ class Retrieval:
                 - w.sentence_pointer * pointer
             )
             scored.append(Scored(sentence, rank, passage, score, float(sem), features, score))
+        # against this question's best: how close a sentence is means more next to the others
+        top_sem = max(s.features[0] for s in scored)
+        top_own = max(s.features[1] for s in scored)
+        scored = [
+            replace(s, features=(*s.features, s.features[0] - top_sem, s.features[1] - top_own))
+            for s in scored
+        ]
         if ranked and self.ranker is not None:
             likely = self.ranker.probabilities(np.array([s.features for s in scored]))
             scored = [replace(s, score=float(p)) for s, p in zip(scored, likely, strict=True)]

@@ -31,6 +31,8 @@ SENTENCE_FEATURES = [
     "states_figure",  # 1 when the question asks for a figure and the sentence states one
     "states_kind",  # 1 when it states the kind asked for (a duration, a share, an amount)
     "length",  # log(1 + characters)
+    "semantic_behind",  # its similarity minus the question's closest sentence's
+    "terms_behind",  # its term share minus the best share among the question's sentences
 ]
 
 
