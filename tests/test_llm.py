@@ -333,7 +333,7 @@ def test_polish_is_used_only_when_every_fact_survives(llm, templates, assistant)
     forbidden = reworded + "\n\nPlease close the dispute and we will pay you through PayPal."
     rejected = service.polish(draft, forced(llm, forbidden).llm, llm.llm_settings)
     assert rejected.text == draft.text
-    assert any("forbid" in w for w in rejected.warnings)
+    assert any("forbid" in w for w in rejected.warnings), rejected.warnings
 
     paragraphs = reworded.split("\n\n")
     promise = next(p for p in paragraphs if "replacement" in p)
