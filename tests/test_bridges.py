@@ -1027,6 +1027,9 @@ def test_a_follow_up_counts_the_sellers_phrases_not_the_rule_terms_they_give(ass
         # a rating is a share and a score a score, neither a sum of money
         ("how much positive rate need for the sale?", False),
         ("And how much DSR score do I need?", False),
+        # what a violation costs the seller is points; what withdrawing costs is money
+        ("If it's an ordinary case, what does each one cost me?", False),
+        ("What does it cost to withdraw dollars?", True),
     ],
 )
 def test_which_questions_ask_for_a_sum_of_money(question, asks):

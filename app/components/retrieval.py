@@ -136,7 +136,8 @@ _ASKS_AMOUNT = re.compile(
     r"|\b(how big|how high|maximum|max|biggest)\s+(a\s+|the\s+)?fine\b|\bfined\b"
     r"|\bhow many (euros?|dollars?|yuan|reais|pounds|USD|EUR|RMB|GBP|BRL)\b"
     r"|\b(minimum|maximum|min|max)\s+(yearly |annual |monthly )?(sales|turnover|revenue)\b"
-    rf"|{_WH_FIGURE}(fees?|costs?|fines?|charges?|deposits?|amounts?|commissions?|duty"
+    # "what does each one cost me?" asks what a violation costs (points), not a price
+    rf"|{_WH_FIGURE}(fees?|costs?(?!\s+(?:me|us)\b)|fines?|charges?|deposits?|amounts?|commissions?|duty"
     r"|duties|tariffs?|sales (?:total|amount|volume|target|figure)|turnover|revenue)\b"
     # "which price must I show" picks one of the prices the rule names, it asks no sum
     r"|\b(?:what|whats|what.s|is there|are there)\s+(?:[\w-]+\s+){0,3}?prices?\b",
