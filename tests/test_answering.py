@@ -349,6 +349,16 @@ def test_follow_up_detection(question, follow_up):
             ["how many can I file", "how long does the carrier have"],
         ),
         ("Note: my store is new", ["Note: my store is new"]),
+        # a numbered list of questions, after its topic or not
+        (
+            "VAT questions: 1) up to what value does IOSS apply, 2) whose number goes on it?",
+            ["up to what value does IOSS apply", "whose number goes on it"],
+        ),
+        (
+            "(1) how many complaints (2) how long to answer?",
+            ["how many complaints", "how long to answer"],
+        ),
+        ("I got 2. How long do I have?", ["I got 2. How long do I have"]),
     ],
 )
 def test_a_question_is_cut_where_its_second_question_starts(question, parts):

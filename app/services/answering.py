@@ -682,7 +682,8 @@ LEAD_KINDS = (
 
 _PART_BREAK = re.compile(
     r"\?\s+(?=\S)|[,;]?\s+(?:and|but|also)\s+(?=(?:what|how|when|where|who|which|why|is|are|"
-    r"can|could|do|does|did|was|were|will|would|should|must|if)\b)",
+    r"can|could|do|does|did|was|were|will|would|should|must|if)\b)"
+    r"|[,;]?\s+(?=\(?[2-9]\)\s)",  # "1) ..., 2) ...": a numbered list of questions
     re.I,
 )
 
@@ -819,8 +820,8 @@ def _share(groups: dict[str, tuple[set[str], float]], text: str) -> float:
 # "Two things about carrier complaints: how many..., and how long...?": the words before the
 # colon are the topic of every part, not the first part's own.
 _TOPIC_LEAD = re.compile(
-    r"^[^:?!.]{3,100}:\s+(?=(?:what|how|when|where|who|which|why|is|are|can|do|does|"
-    r"\(?1\)|1[.)])\b)",
+    r"^[^:?!.]{3,100}:\s+(?=(?:what|how|when|where|who|which|why|is|are|can|do|does)\b"
+    r"|\(?1[.)]\s)",
     re.I,
 )
 
@@ -829,7 +830,11 @@ def question_parts(question: str) -> list[str]:
     """A question that asks two things ("how long do I have, and what happens if I
     don't?"), cut where the second one starts."""
     question = _TOPIC_LEAD.sub("", question)
-    return [p for p in (part.strip(" ,;?") for part in _PART_BREAK.split(question)) if p]
+    parts = (_NUMBERED.sub("", part).strip(" ,;?") for part in _PART_BREAK.split(question))
+    return [p for p in parts if p]
+
+
+_NUMBERED = re.compile(r"^\s*\(?\d[.)]\s+")
 
 
 def with_caution(
