@@ -653,10 +653,9 @@ class Retrieval:
             )
             scored.append(Scored(sentence, rank, passage, score, float(sem), features, score))
         # against this question's best: how close a sentence is means more next to the others
-        top_sem = max(s.features[0] for s in scored)
-        top_own = max(s.features[1] for s in scored)
+        top_sem, top_own = float(semantic.max()), signals.sentence_terms
         scored = [
-            replace(s, features=(*s.features, s.features[0] - top_sem, s.features[1] - top_own))
+            replace(s, features=(*s.features, s.semantic - top_sem, s.features[1] - top_own))
             for s in scored
         ]
         if ranked and self.ranker is not None:

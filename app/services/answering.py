@@ -310,10 +310,7 @@ class Assistant:
         myself?") is searched alone and with the conversation before it, and the reading the
         evidence supports better is kept: which one the seller meant shows in how well the
         rulebook answers each."""
-        alone = standalone.strip() == screened.text.strip()
-        if not (history and alone and isinstance(evidence, Evidence)):
-            return evidence
-        if not leans_back(screened.text):
+        if not isinstance(evidence, Evidence) or not _points_back(screened, standalone, history):
             return evidence
         joined = condense(screened.text, history, always=True)
         other = self.gather(screened.text, joined, screened.notes)
@@ -538,7 +535,7 @@ class Assistant:
             standalone = condense(question.strip(), history)
             query = self.retrieval.correct(standalone)
             screened = self.screen(question)
-            if history and isinstance(screened, CleanQuestion) and leans_back(screened.text):
+            if isinstance(screened, CleanQuestion) and _points_back(screened, standalone, history):
                 evidence = self._better_reading(
                     screened, standalone, history, self.gather(screened.text, standalone, [])
                 )
@@ -778,6 +775,13 @@ def _reach(
     return stating[0] if stating else None
 
 
+def _points_back(screened: CleanQuestion, standalone: str, history: Sequence[dict] | None) -> bool:
+    """Asked in a conversation, left as it is by condensing, and still pointing back: the
+    question that may also be read with the ones before it."""
+    alone = standalone.strip() == screened.text.strip()
+    return bool(history) and alone and leans_back(screened.text)
+
+
 def _lead_kind(question: str, topic: frozenset[str]) -> Callable[[str], bool] | None:
     """How to see that a sentence states what `question` asks for (`LEAD_KINDS`); a
     consequence is one the question's own words (`topic`) do not already name."""
@@ -826,15 +830,15 @@ _TOPIC_LEAD = re.compile(
 )
 
 
+_NUMBERED = re.compile(r"^\s*\(?\d[.)]\s+")  # a part's own number ("2) ...", "(1) ...")
+
+
 def question_parts(question: str) -> list[str]:
     """A question that asks two things ("how long do I have, and what happens if I
     don't?"), cut where the second one starts."""
     question = _TOPIC_LEAD.sub("", question)
     parts = (_NUMBERED.sub("", part).strip(" ,;?") for part in _PART_BREAK.split(question))
     return [p for p in parts if p]
-
-
-_NUMBERED = re.compile(r"^\s*\(?\d[.)]\s+")
 
 
 def with_caution(

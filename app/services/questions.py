@@ -89,18 +89,30 @@ def clean_question(question: object, max_chars: int) -> CleanQuestion:
     return CleanQuestion(text, notes)
 
 
+def _cues(question: str) -> tuple[str, bool, bool, bool]:
+    """The question without an opening "ok," or "got it.", and whether it opens like a
+    continuation, leans on a pronoun, or points at a thing by "that ..." or "they"."""
+    question = _ACKNOWLEDGED.sub("", question)
+    words = {w.lower() for w in _WORDS.findall(question)}
+    return (
+        question,
+        bool(_FOLLOW_UP_START.match(question)),
+        bool(words & _ANAPHORA),
+        bool(_POINTING.search(question)),
+    )
+
+
 def is_follow_up(question: str) -> bool:
     """Starts like a continuation (after any "ok," or "got it."), has a single content word,
     leans on a pronoun while naming too little to be searched alone ("what about them?", "is
     that enforced?"), or points back at a thing it never names ("once they get that notice")."""
-    question = _ACKNOWLEDGED.sub("", question)
-    words = {w.lower() for w in _WORDS.findall(question)}
+    question, opens, pronoun, points = _cues(question)
     content = terms(question)
-    return bool(
-        _FOLLOW_UP_START.match(question)
+    return (
+        opens
         or len(content) <= 1
-        or (words & _ANAPHORA and len(content) <= 3)
-        or (_POINTING.search(question) and len(content) <= _POINTING_TERMS)
+        or (pronoun and len(content) <= 3)
+        or (points and len(content) <= _POINTING_TERMS)
     )
 
 
@@ -108,9 +120,8 @@ def leans_back(question: str) -> bool:
     """Says "that", "it", "they" or opens like a continuation, whatever else it names: "Can I
     sign up for that myself? And if I drop out of it, what happens to the money?" may need
     the question before it, or may not."""
-    question = _ACKNOWLEDGED.sub("", question)
-    words = {w.lower() for w in _WORDS.findall(question)}
-    return bool(_FOLLOW_UP_START.match(question) or words & _ANAPHORA or _POINTING.search(question))
+    _, opens, pronoun, points = _cues(question)
+    return opens or pronoun or points
 
 
 def condense(question: str, history: Sequence[dict] | None, always: bool = False) -> str:
