@@ -359,10 +359,19 @@ def test_follow_up_detection(question, follow_up):
             ["how many complaints", "how long to answer"],
         ),
         ("I got 2. How long do I have?", ["I got 2. How long do I have"]),
+        # an aside in brackets is no new part; "and" before a number belongs to neither
+        (
+            "How is the duty counted (per parcel? per item?), and how long does it last?",
+            ["How is the duty counted (per parcel? per item?)", "how long does it last"],
+        ),
+        (
+            "(1) what must the page show, and (2) where do the details go?",
+            ["what must the page show", "where do the details go"],
+        ),
     ],
 )
 def test_a_question_is_cut_where_its_second_question_starts(question, parts):
-    from app.services.answering import question_parts
+    from app.components.text import question_parts
 
     assert question_parts(question) == parts
 

@@ -231,11 +231,16 @@ def test_sellers_questions_still_weigh_as_evidence_for_another_language(assistan
 def test_a_short_english_question_taken_for_another_language_is_read_as_english(assistant):
     """ "eu discount prior price rule?" reads as French to the language identifier ("eu",
     "prior"), where no French rule word was found and the question was refused; every word of
-    it is the rulebook's own, so it is English. A Spanish question stays Spanish."""
+    it is the rulebook's own, so it is English. "GPSR application date?" read as French too,
+    where the French glossary matched "gpsr" as itself: still no French in it. A Spanish
+    question stays Spanish."""
     answer = assistant.ask("eu discount prior price rule?")
     assert answer.language == "en"
     assert not answer.refused, answer.text
     assert "30 days" in answer.text
+    answer = assistant.ask("GPSR application date?")
+    assert answer.language == "en"
+    assert "13 December 2024" in answer.text
     assert assistant.ask("¿Cuánto cobran por retirar dólares?").language == "es"
 
 

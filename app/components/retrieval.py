@@ -43,6 +43,7 @@ from app.components.text import (
     asking_part,
     body_of,
     looks_like_instruction,
+    question_parts,
     split_sentences,
     term_set,
     terms,
@@ -253,6 +254,22 @@ def asked_kind(
     """How to see that a sentence states what the question asks for: the first (most
     specific) of `kinds` the question asks, or None."""
     return next((states for asks, states in kinds if asks(question)), None)
+
+
+def parts_kind(question: str) -> Callable[[str], bool] | None:
+    """What a question asks for when its parts ask for different figures ("what share is
+    allowed, and how long do I have?"): a sentence stating any of them answers a part. A part that
+    ends in a full stop tells ("...how big the risk is."), it does not ask."""
+    kinds = list(
+        dict.fromkeys(
+            asked_kind(part) or states_figure
+            for part in question_parts(question)
+            if asks_for_figure(part) and not part.endswith(".")
+        )
+    )
+    if len(kinds) < 2:
+        return asked_kind(question)
+    return lambda text: any(kind(text) for kind in kinds)
 
 
 @dataclass
@@ -619,7 +636,7 @@ class Retrieval:
         heading_share = {p.id: share(headings[p.id]) for p in passages}
         best_lexical = max(p.lexical for p in passages) or 1.0
         asks_figure = asks_for_figure(query)
-        kind = asked_kind(query)
+        kind = parts_kind(query)
         scored: list[Scored] = []
         signals = Signals()
         for (rank, passage, sentence), sem in zip(pool, semantic, strict=True):

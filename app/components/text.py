@@ -319,3 +319,32 @@ def user_turns(history: Sequence[dict] | None) -> list[str]:
         for m in (history or [])
         if isinstance(m, dict) and m.get("role") == "user" and str(m.get("content", "")).strip()
     ]
+
+
+# a question mark inside brackets ("(per parcel? per item?)") is an aside, not a new part
+_PART_BREAK = re.compile(
+    r"\?\s+(?=\S)(?![^()]*\))|[,;]?\s+(?:and|but|also)\s+(?=(?:what|how|when|where|who|which|why|is|are|"
+    r"can|could|do|does|did|was|were|will|would|should|must|if)\b)"
+    r"|[,;]?(?:\s+and)?\s+(?=\(?[2-9]\)\s)",  # "1) ..., 2) ...": a numbered list of questions
+    re.I,
+)
+
+
+# "Two things about carrier complaints: how many..., and how long...?": the words before the
+# colon are the topic of every part, not the first part's own.
+_TOPIC_LEAD = re.compile(
+    r"^[^:?!.]{3,100}:\s+(?=(?:what|how|when|where|who|which|why|is|are|can|do|does)\b"
+    r"|\(?1[.)]\s)",
+    re.I,
+)
+
+
+_NUMBERED = re.compile(r"^\s*\(?\d[.)]\s+")  # a part's own number ("2) ...", "(1) ...")
+
+
+def question_parts(question: str) -> list[str]:
+    """A question that asks two things ("how long do I have, and what happens if I
+    don't?"), cut where the second one starts."""
+    question = _TOPIC_LEAD.sub("", question)
+    parts = (_NUMBERED.sub("", part).strip(" ,;?") for part in _PART_BREAK.split(question))
+    return [p for p in parts if p]

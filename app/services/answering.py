@@ -39,7 +39,7 @@ from app.components.retrieval import (
 )
 from app.components.retriever import Passage
 from app.components.serialise import Serialisable
-from app.components.text import Sentence, term_set, terms
+from app.components.text import Sentence, question_parts, term_set, terms
 from app.services.policy import LEGAL_NOTE, declined, legal_exposure
 from app.services.questions import CleanQuestion, clean_question, condense, leans_back
 from app.services.sourcing import (
@@ -332,13 +332,14 @@ class Assistant:
         translation = with_conversation(
             text, history, self.glossaries[language], lambda t: detect(t, self.languages)
         )
-        if not translation.english and self._rulebook_words(text):
-            return None  # "eu discount prior price rule?" read as French: no French in it
+        if self._rulebook_words(text):
+            return None  # "GPSR application date?" read as French: no French in it
         return translation
 
     def _rulebook_words(self, text: str) -> bool:
         """Every word the rulebook's own (English) vocabulary: a short English question the
-        language identifier took for another language, in which that glossary found nothing."""
+        language identifier took for another language (what its glossary matched are English
+        words too, "gpsr" read as French for "gpsr")."""
         words = terms(text)
         frequency = self.retrieval.retriever.document_frequency
         return bool(words) and all(frequency(word) for word in words)
@@ -677,14 +678,6 @@ LEAD_KINDS = (
 )
 
 
-_PART_BREAK = re.compile(
-    r"\?\s+(?=\S)|[,;]?\s+(?:and|but|also)\s+(?=(?:what|how|when|where|who|which|why|is|are|"
-    r"can|could|do|does|did|was|were|will|would|should|must|if)\b)"
-    r"|[,;]?\s+(?=\(?[2-9]\)\s)",  # "1) ..., 2) ...": a numbered list of questions
-    re.I,
-)
-
-
 # A rule sentence saying the figure is not known: the rulebook has the topic, not the number.
 _NOT_GIVEN = re.compile(
     r"\b(?:could not be found|no official figure|gives no (?:point value|figure|amount|number|year)"
@@ -819,26 +812,6 @@ def _share(groups: dict[str, tuple[set[str], float]], text: str) -> float:
     have = term_set(text)
     held = sum(weight for members, weight in groups.values() if members & have)
     return held / sum(weight for _, weight in groups.values())
-
-
-# "Two things about carrier complaints: how many..., and how long...?": the words before the
-# colon are the topic of every part, not the first part's own.
-_TOPIC_LEAD = re.compile(
-    r"^[^:?!.]{3,100}:\s+(?=(?:what|how|when|where|who|which|why|is|are|can|do|does)\b"
-    r"|\(?1[.)]\s)",
-    re.I,
-)
-
-
-_NUMBERED = re.compile(r"^\s*\(?\d[.)]\s+")  # a part's own number ("2) ...", "(1) ...")
-
-
-def question_parts(question: str) -> list[str]:
-    """A question that asks two things ("how long do I have, and what happens if I
-    don't?"), cut where the second one starts."""
-    question = _TOPIC_LEAD.sub("", question)
-    parts = (_NUMBERED.sub("", part).strip(" ,;?") for part in _PART_BREAK.split(question))
-    return [p for p in parts if p]
 
 
 def with_caution(
