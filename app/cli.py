@@ -458,8 +458,12 @@ def calibrate(
         Path | None, typer.Option(help="Where to write the model (default: REFUSAL_MODEL)")
     ] = None,
     max_false_refusals: Annotated[
-        float, typer.Option(help="Share of covered dev questions the threshold may refuse")
-    ] = 0.075,
+        float | None,
+        typer.Option(
+            help="Share of covered dev questions the threshold may refuse (default: 0.05, "
+            "the issue's target)"
+        ),
+    ] = None,
     sentences_out: Annotated[
         Path | None,
         typer.Option(help="Where to write the sentence ranking (default: SENTENCE_MODEL)"),
@@ -504,7 +508,8 @@ def calibrate(
         raise _fail(str(exc)) from None
     if len(set(labels)) < 2:
         raise _fail("The dev split needs both covered and uncovered questions to calibrate.")
-    report = fit(rows, labels, max_false_refusals, held=held)
+    cap = {} if max_false_refusals is None else {"max_false_refusals": max_false_refusals}
+    report = fit(rows, labels, held=held, **cap)
     report.model.save(target)
     console.print(
         f"Fitted on {report.questions} dev questions ({report.answerable} covered): "

@@ -453,9 +453,10 @@ def test_a_note_that_the_figure_is_missing_speaks_for_its_paragraph(assistant):
 def test_a_two_part_question_is_answered_for_the_part_the_rulebook_gives(assistant):
     """ "how long have I got" reads the listing ban's "how long it lasts was not given" note as
     its answer; alone that is a refusal with the reason, but with the appeal asked too the
-    answer gives the 7-day appeal window."""
+    answer gives the 7-day appeal window. (Worded "challenge a penalty", the round-21 refusal
+    model refuses it at p 0.38: the bridged word weighs more against it than before.)"""
     answer = assistant.ask(
-        "Is it possible to challenge a penalty for a banned listing, and how long have I got?"
+        "Is it possible to appeal a penalty for a banned listing, and how long have I got?"
     )
     assert not answer.refused, answer.text
     assert re.search(r"\b7 days\b", answer.text), answer.text

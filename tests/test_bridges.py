@@ -1061,3 +1061,16 @@ def test_a_percent_after_a_number_is_the_sellers_figure_not_an_asked_share(assis
     )
     assert not answer.refused, answer.text
     assert "30 days" in answer.text
+
+
+def test_a_percent_sign_in_a_yes_no_question_names_the_metric(assistant):
+    """ "Do ratings on tiny orders count toward my positive %?" asks whether, not how much: read
+    as asking a share, no sentence about the USD 5 exclusion stated one and it was refused."""
+    question = "do ratings on tiny orders like 3 bucks even count toward my positive %?"
+    assert not asks_for_figure(question)
+    assert not asks_for_share(question)
+    assert asks_for_share("what % commission does the platform take on each sale?")
+    assert asks_for_share("is there a max % of turnover?")
+    answer = assistant.ask(question)
+    assert not answer.refused, answer.text
+    assert "USD 5" in answer.text

@@ -83,9 +83,24 @@ FIGURE_ASK_TERMS = frozenset(
 )
 
 
+# "Do tiny orders count toward my positive %?": in a yes/no clause the percent sign names the
+# metric, it asks for no share ("what % commission...?" does).
+_YES_NO_CLAUSE = re.compile(
+    r"(?:^|(?<=[.?!,;:]))\s*(?:do|does|did|is(?! there)|are(?! there)|was|were|can|could"
+    r"|will|would|should|has|have)\b[^.?!,;:]*",
+    re.I,
+)
+
+
+def _percent_named(question: str) -> str:
+    """The question with the percent signs of its yes/no clauses left out."""
+    return _YES_NO_CLAUSE.sub(lambda m: m.group().replace("%", ""), question)
+
+
 def asks_for_figure(question: str) -> bool:
     """ "How long", "how many", a fee, a rate, a deadline, or any answer kind below: the
     answer is a number."""
+    question = _percent_named(question)
     return bool(_ASKS_FIGURE.search(question)) or any(asks(question) for asks, _ in ANSWER_KINDS)
 
 
@@ -202,7 +217,7 @@ _SHARE = re.compile(r"\d\s?%|\bper ?cent\b", re.I)
 
 def asks_for_share(question: str) -> bool:
     """A rate or a percentage: the answer is a share, not a date or a count."""
-    return bool(_ASKS_SHARE.search(question))
+    return bool(_ASKS_SHARE.search(_percent_named(question)))
 
 
 def states_share(text: str) -> bool:
