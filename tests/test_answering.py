@@ -533,3 +533,16 @@ def test_a_scenarios_asking_sentence_is_searched_on_its_own_too(assistant):
     answer = assistant.ask(question)
     assert not answer.refused, answer.confidence
     assert re.search(r"\b90 ?%", answer.text) and "4.5" in answer.text, answer.text
+
+
+def test_the_items_of_a_short_rule_list_near_the_top_come_together(assistant):
+    """The IP guide lists what a penalty costs as bullets ("same day: at most 6 points", "365
+    days on the record"); the answer picked the 365-day item and left the 6-point cap, ranked
+    just below the cut, out of a question that asks for both."""
+    answer = assistant.ask(
+        "Several brands reported my listings on the same day for using their names. What is "
+        "the most points I can lose that day, and how long does it stay on my record?"
+    )
+    assert not answer.refused, answer.text
+    assert "6 points" in answer.text
+    assert "365 days" in answer.text

@@ -633,6 +633,7 @@ class Assistant:
         picked = _each_kind(parts[1:], picked, scored, topic)
         picked = self._each_part(parts, picked, scored)
         picked = _with_continuations(picked, scored, self.settings.answer_sentences + 4)
+        picked = _with_siblings(picked, scored[:REACH_CANDIDATES])
         picked = _with_intros(picked, scored)
         picked += [s for s in _rest_of_line(lead, scored) if s not in picked]
         picked.sort(key=lambda s: (s.passage_rank, s.sentence.start))
@@ -999,6 +1000,42 @@ def _intro_of(text: str, start: int) -> int | None:
         body = _SOURCE_TAIL.sub("", line).strip()
         return previous if body.endswith(":") and not body.startswith("#") else None
     return None
+
+
+def _with_siblings(picked: list[Scored], near: list[Scored]) -> list[Scored]:
+    """The other items of a picked item's list that rank near the top too: a short list of
+    rules about one thing ("same day: at most 6 points", "3-day window: one violation", "365
+    days on the record") answers a question about it together."""
+    out = list(picked)
+    for item in picked:
+        block = _list_block(item.passage.text, item.sentence.start)
+        if block is None:
+            continue
+        out += [
+            s
+            for s in near
+            if s.passage.id == item.passage.id
+            and block[0] <= s.sentence.start < block[1]
+            and s not in out
+        ]
+    return out
+
+
+def _list_block(text: str, start: int) -> tuple[int, int] | None:
+    """Where the bullet list holding the item at `start` begins and ends (None: no item)."""
+    if not _is_bullet(text, start):
+        return None
+    lines = text.split("\n")
+    offsets = [0]
+    for line in lines[:-1]:
+        offsets.append(offsets[-1] + len(line) + 1)
+    here = max(i for i, o in enumerate(offsets) if o <= start)
+    first = last = here
+    while first > 0 and lines[first - 1].lstrip().startswith(("- ", "* ", "+ ")):
+        first -= 1
+    while last + 1 < len(lines) and lines[last + 1].lstrip().startswith(("- ", "* ", "+ ")):
+        last += 1
+    return offsets[first], offsets[last] + len(lines[last])
 
 
 def _with_intros(picked: list[Scored], scored: list[Scored]) -> list[Scored]:
