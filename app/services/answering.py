@@ -1002,6 +1002,9 @@ def _intro_of(text: str, start: int) -> int | None:
     return None
 
 
+_BULLETS = ("- ", "* ", "+ ")  # how a list item's line opens
+
+
 def _with_siblings(picked: list[Scored], near: list[Scored]) -> list[Scored]:
     """The other items of a picked item's list that rank near the top too: a short list of
     rules about one thing ("same day: at most 6 points", "3-day window: one violation", "365
@@ -1031,9 +1034,9 @@ def _list_block(text: str, start: int) -> tuple[int, int] | None:
         offsets.append(offsets[-1] + len(line) + 1)
     here = max(i for i, o in enumerate(offsets) if o <= start)
     first = last = here
-    while first > 0 and lines[first - 1].lstrip().startswith(("- ", "* ", "+ ")):
+    while first > 0 and lines[first - 1].lstrip().startswith(_BULLETS):
         first -= 1
-    while last + 1 < len(lines) and lines[last + 1].lstrip().startswith(("- ", "* ", "+ ")):
+    while last + 1 < len(lines) and lines[last + 1].lstrip().startswith(_BULLETS):
         last += 1
     return offsets[first], offsets[last] + len(lines[last])
 
@@ -1065,7 +1068,7 @@ def _with_intros(picked: list[Scored], scored: list[Scored]) -> list[Scored]:
 
 def _is_bullet(text: str, start: int) -> bool:
     line_start = text.rfind("\n", 0, start) + 1
-    return text[line_start:start].lstrip().startswith(("- ", "* ", "+ "))
+    return text[line_start:start].lstrip().startswith(_BULLETS)
 
 
 def _compose(chosen: list[Scored]) -> tuple[str, list[Citation]]:
