@@ -329,12 +329,11 @@ class Assistant:
         language = detect(text, self.languages)
         if language not in self.languages:  # English, or unsure
             return None
-        translation = with_conversation(
-            text, history, self.glossaries[language], lambda t: detect(t, self.languages)
-        )
         if self._rulebook_words(text):
             return None  # "GPSR application date?" read as French: no French in it
-        return translation
+        return with_conversation(
+            text, history, self.glossaries[language], lambda t: detect(t, self.languages)
+        )
 
     def _rulebook_words(self, text: str) -> bool:
         """Every word the rulebook's own (English) vocabulary: a short English question the

@@ -291,9 +291,6 @@ def fit(
     # carry a "closest rule, check it" line.
     uncovered_answered = p[(y == 0) & (p >= cut)]
     caution = float(np.median(uncovered_answered)) if len(uncovered_answered) else best_t
-    # The floor under which a question is never answered: the least similar section any covered
-    # dev question answered out of fold had. A covered question refused anyway (a follow-up that
-    # is all pronouns) says nothing about where answering stops being worth it.
     _, scaler, logistic = search.best_estimator_.named_steps.values()
     floor = search.best_params_["functiontransformer__kw_args"]["floor"]
     model = RefusalModel(
@@ -307,6 +304,9 @@ def fit(
         caution_below=round(max(caution, best_t, translated_t or 0.0), 4),
         low=[float(v) for v in low],
         high=[float(v) for v in high],
+        # the floor under which a question is never answered: the least similar section any
+        # covered dev question answered out of fold had (a covered question refused anyway, a
+        # follow-up that is all pronouns, says nothing about where answering stops paying)
         nearest_floor=round(float(nearest[(y == 1) & (p >= cut)].min()), 4),
         english_length_floor=floor,
         fitted_on=f"dev split, {len(y)} questions ({int(y.sum())} covered), 5-fold CV, "
