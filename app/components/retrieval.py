@@ -37,12 +37,12 @@ from app.components.spelling import english_lexicon
 from app.components.store import Store
 from app.components.text import (
     COUNT,
-    OTHER_MARKETPLACE,
     SOURCE_LINE,
     Sentence,
     asking_part,
     body_of,
     looks_like_instruction,
+    marketplaces_asked,
     question_parts,
     split_sentences,
     term_set,
@@ -192,7 +192,7 @@ _LOWER_WORD = re.compile(r"\b[a-z]{3,}\b")
 def _other_platform(query: str, passages: list[Passage]) -> float:
     """Another marketplace's rule is not this rulebook's, however close its words; unless the
     best passages name that marketplace too (a rule about it, not a link to it)."""
-    named = {m.group(0).lower() for m in OTHER_MARKETPLACE.finditer(query)}
+    named = marketplaces_asked(query)
     if not named:
         return 0.0
     text = without_addresses(" ".join(p.text for p in passages)).lower()

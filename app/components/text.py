@@ -76,15 +76,64 @@ OTHER_MARKETPLACE = re.compile(
     re.I,
 )
 
+# A marketplace named as where the seller comes from or what it is compared with ("moving
+# over from Etsy", "unlike eBay", "the same as AliExpress", "on Amazon I could...") is the
+# story or the yardstick, not the platform asked about.
+_FRAMED = re.compile(
+    r"\b(?:from|unlike|like|than|as|versus|vs\.?|compared (?:to|with)|used to (?:sell )?on"
+    r"|(?:moving|switching|migrating|coming)(?: over)?(?: from)?)"
+    r"(?: (?:the|my|our|a|an|on|at|in|with|ones?|what|how|i|we|do|did|had|sell|sold)){0,3}\s+$",
+    re.I,
+)
+_PAST_ON = re.compile(
+    r"^,? (?:i|we) (?:could|used|was|were|had|did|never|always|only|just)\b", re.I
+)
+_ALIEXPRESS = re.compile(r"\b(?:(?i:ali ?express|aliexpres|ali|here)|AE)\b")
+
+
+def _unframed(text: str, pattern: re.Pattern[str]) -> set[str]:
+    named = set()
+    for m in pattern.finditer(text):
+        before, after = text[: m.start()], text[m.end() :]
+        if _FRAMED.search(before[-40:]) or (
+            re.search(r"\bon\s+$", before[-4:], re.I) and _PAST_ON.match(after)
+        ):
+            continue
+        named.add(m.group(0).lower())
+    return named
+
+
+def marketplaces_asked(question: str) -> set[str]:
+    """Other marketplaces the question asks about. One named where the seller asks counts
+    unless AliExpress is asked about there too; one named in the story counts unless the
+    question names AliExpress ("eBay pings me at once... On AliExpress, how long have I got?")."""
+    asking = asking_part(question)
+    if named := _unframed(asking, OTHER_MARKETPLACE):
+        return set() if _unframed(asking, _ALIEXPRESS) else named
+    named = _unframed(question, OTHER_MARKETPLACE)
+    return set() if _unframed(question, _ALIEXPRESS) else named
+
 
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+|(?<=[。？！])\s*")
+
+
+# A chat message's last line often asks without its question mark ("...how long do i have").
+_UNMARKED_ASK = re.compile(
+    r"(?:how|what|whats|what's|when|where|which|who|why|can|could|do|does|did|is|are|will"
+    r"|would|should|may|must|am)\b[^.!。！]*$",
+    re.I,
+)
 
 
 def asking_part(question: str) -> str:
     """The sentences that ask ("...What do I do?"), without the story told before them: a
     scenario's names and details are context, not what the answer must hold."""
     parts = [p.strip() for p in _SENTENCE_END.split(question.strip()) if p.strip()]
-    asking = [p for p in parts if p.endswith(("?", "？"))]
+    asking = [
+        p
+        for i, p in enumerate(parts)
+        if p.endswith(("?", "？")) or (i == len(parts) - 1 and _UNMARKED_ASK.match(p))
+    ]
     return " ".join(asking) if asking else question
 
 
