@@ -23,7 +23,7 @@ from app.components.retrieval import (
     states_duration,
     states_figure,
 )
-from app.components.text import OTHER_MARKETPLACE, terms
+from app.components.text import OTHER_MARKETPLACE, marketplaces_asked, terms
 from app.services.calibration import LENGTH_FLOORS, fit
 from app.services.evaluation import document_reader
 from ingest.pipeline import run_ingest
@@ -607,6 +607,36 @@ def test_evidence_signals_see_names_phrases_and_sums_the_best_sentences_lack(con
 
 
 @pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("Coming over from Etsy: how many products can I list on the basic plan?", False),
+        ("Unlike eBay, does AliExpress let me delete a bad review myself?", False),
+        ("eBay pings me at once. On AliExpress, how long do I get to answer a dispute?", False),
+        ("I also sell on Temu. How many days do I get there to ship an order?", True),
+        ("Does Temu freeze a shop at 12 penalty points, the same as AliExpress?", True),
+        ("what's the late shipment rate limit on shopee? trying to compare it with ali", True),
+    ],
+)
+def test_another_marketplace_counts_only_where_the_question_asks_about_it(question, asked):
+    """Sellers who come from other platforms tell that story; only a question about the other
+    platform's own rule is one this rulebook was not written for."""
+    assert bool(marketplaces_asked(question)) is asked
+
+
+def test_a_seller_comparing_with_another_marketplace_gets_the_aliexpress_rule(assistant):
+    story = (
+        "On Etsy a brand complaint just pulled the listing and that was it. How many serious "
+        "IP infringements before my AliExpress account gets closed?"
+    )
+    answer = assistant.ask(story)
+    assert not answer.refused
+    assert re.search(r"\b(3|three)\b", answer.text)
+    assert assistant.ask(
+        "I also sell on Temu. How many days do they give me to ship there?"
+    ).refused
+
+
+@pytest.mark.parametrize(
     ("language", "question", "name"),
     [
         # an acronym touching Chinese or Korean letters has no word boundary, yet is a name
@@ -821,6 +851,15 @@ def test_a_sentence_pointing_to_another_guide_does_not_lead(container):
         ),
         ("How long do I have? What if I miss it?", "How long do I have? What if I miss it?"),
         ("penalty points last how long", "penalty points last how long"),
+        # a chat message's last line asks without its question mark
+        (
+            "buyer put my phone nr in a review. can i delete it? how long do i have",
+            "can i delete it? how long do i have",
+        ),
+        (
+            "Buyer opened a dispute. I shipped it on time.",
+            "Buyer opened a dispute. I shipped it on time.",
+        ),
     ],
 )
 def test_the_asking_part_of_a_question_leaves_the_story_out(question, asking):
