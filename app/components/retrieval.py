@@ -838,10 +838,13 @@ def _names_missing(
         for w in _INNER_NAME.findall(query)
         if not _NOT_NAMES.fullmatch(w) and not _emphasis(w, lexicon)
     ]
+    # typed in lower case, an everyday English word ("team", "program") is no name even
+    # where the rulebook capitalises it inside one ("Case Management Team")
     typed += [
         w
         for w in _LOWER_WORD.findall(query)
-        if (is_name(w) or w in place_words()) and not _NOT_NAMES.fullmatch(w)
+        if (w in place_words() or (is_name(w) and w.lower() not in lexicon))
+        and not _NOT_NAMES.fullmatch(w)
     ]
     names = [stems for word in typed if not _ORIGIN.fullmatch(word) and (stems := terms(word))]
     if not names:
