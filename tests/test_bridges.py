@@ -604,6 +604,9 @@ def test_evidence_signals_see_names_phrases_and_sums_the_best_sentences_lack(con
     # an everyday word, no name
     team = "our customer-service team asks: who can remove a one-star review?"
     assert signals(team).names_missing == 0.0
+    # a file type is no programme; "RP" is the responsible person the glossary bridges to
+    assert signals("Can I put the EU safety details in a PDF and link it?").names_missing == 0.0
+    assert signals("Can our distributor in the EU be our RP for GPSR?").names_missing == 0.0
     # another marketplace's rule, typed in lower case and close to a covered one in words
     assert signals("on shopee how many penalty points do i get if i ship late?").other_platform
     assert not OTHER_MARKETPLACE.search("Где лучше шопинг?")  # shopping, not Shopee

@@ -173,7 +173,9 @@ _NOT_NAMES = re.compile(
     r"I(?:['’](?:d|m|ve|ll))?|OK|January|February|March|April|May|June|July|August|September"
     r"|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec"
     r"|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
-    r"|Double|Black|Cyber|Christmas|Xmas|Singles",
+    r"|Double|Black|Cyber|Christmas|Xmas|Singles"
+    # a file type or a chat abbreviation in capitals names no place or programme either
+    r"|PDF|URL|SKUs?|CSV|JPE?G|PNG|QR|ID|FAQ|DM|PM|ASAP|FYI|PLS|PLZ|BTW|TBH|IMO",
     re.I,
 )
 # Where the seller ships from is context, not the case asked about: the rulebook is written for
