@@ -982,6 +982,20 @@ def test_a_figure_the_rulebook_names_but_never_states_is_a_signal(assistant):
     assert "figure_elsewhere" in load_refusal_model(REPO / "eval/refusal-model.json").features
 
 
+def test_a_long_story_does_not_hide_the_figure_the_best_sentence_states(assistant):
+    """A long question's words ("keyword stuffing", "category") fill a neighbouring sentence better than
+    the rule that gives the figure; when the best-ranked sentence states the figure asked for,
+    nothing is elsewhere."""
+    story = (
+        "how many listing points do I need to collect for a wrong category or keyword "
+        "stuffing before my store is frozen, and for how many days?"
+    )
+    assert assistant.gather(story, story, []).signals.figure_elsewhere == 0.0
+    answer = assistant.ask(story)
+    assert not answer.refused
+    assert re.search(r"\b12 points\b", answer.text) and re.search(r"\b7 days\b", answer.text)
+
+
 @pytest.mark.parametrize(
     ("language", "question", "leans"),
     [

@@ -739,9 +739,16 @@ class Retrieval:
                 (a for a, text in about if states_figure(text)), default=0.0
             )
             kind = kind or states_figure
-            signals.figure_elsewhere = max(
-                0.0,
-                max(a for a, _ in about) - max((a for a, text in about if kind(text)), default=0.0),
+            # the best-ranked sentence stating a figure of the kind asked is the answer, however
+            # many of a long story's words a neighbour holds
+            signals.figure_elsewhere = (
+                0.0
+                if kind(about[0][1])
+                else max(
+                    0.0,
+                    max(a for a, _ in about)
+                    - max((a for a, text in about if kind(text)), default=0.0),
+                )
             )
         return scored, signals
 
