@@ -983,9 +983,9 @@ def test_a_figure_the_rulebook_names_but_never_states_is_a_signal(assistant):
 
 
 def test_a_long_story_does_not_hide_the_figure_the_best_sentence_states(assistant):
-    """A long question's words ("keyword stuffing", "category") fill a neighbouring sentence better than
-    the rule that gives the figure; when the best-ranked sentence states the figure asked for,
-    nothing is elsewhere."""
+    """A long question's words ("keyword stuffing", "category") fill a neighbouring sentence
+    better than the rule that gives the figure; when the best-ranked sentence states the
+    figure asked for, nothing is elsewhere."""
     story = (
         "how many listing points do I need to collect for a wrong category or keyword "
         "stuffing before my store is frozen, and for how many days?"
