@@ -449,6 +449,22 @@ def test_a_question_far_from_every_section_is_refused_whatever_its_signals_add_u
     assert answer.refused and answer.confidence == 0.0, answer.text
 
 
+def test_a_bridged_question_whose_words_the_glossary_mostly_misses_is_refused(assistant):
+    """A request in Chinese for a poem bridges one word or two: the rule terms found are not
+    what it asks. Past the largest unbridged share any covered dev question answered with,
+    the probability is 0."""
+    from dataclasses import replace
+
+    model = load_refusal_model(REPO / "eval" / "refusal-model.json")
+    assert model.unbridged_ceiling is not None and 0.5 < model.unbridged_ceiling < 1.0
+    signals = replace(
+        assistant.retrieval.find("How long do penalty points last?", 8).signals, translated=1.0
+    )
+    assert model.probability(replace(signals, unbridged=model.unbridged_ceiling)) > 0
+    assert model.probability(replace(signals, unbridged=model.unbridged_ceiling + 0.01)) == 0.0
+    assert assistant.ask("帮我写一首关于秋天的七言绝句，要押韵").refused
+
+
 def test_a_short_english_question_counts_as_long_as_the_floor(assistant):
     """Below the fitted floor an English question's length no longer counts against it: a
     plain short question is answered; a bridged question's length is read as it is."""
@@ -492,10 +508,11 @@ def test_calibration_keeps_false_refusals_under_the_cap():
     report = fit(rows, labels, max_false_refusals=0.1)
     assert report.cv_false_refusals <= 0.1
     assert report.model.english_length_floor in LENGTH_FLOORS
-    assert report.model.nearest_floor == round(
-        min(r[FEATURES.index("best_ask")] for r, label in zip(rows, labels, strict=True) if label),
-        4,
+    # rounded down, so that the covered question holding the least similarity stays answered
+    least = min(
+        r[FEATURES.index("best_ask")] for r, label in zip(rows, labels, strict=True) if label
     )
+    assert least - 1e-4 < report.model.nearest_floor <= least
     assert report.cv_auc > 0.8 and report.model.coef[0] > 0  # similarity raises p(answerable)
 
 

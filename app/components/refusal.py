@@ -43,6 +43,9 @@ class RefusalModel:
     # further than that from every section ("which film tonight?") is about something else,
     # however its clipped signals add up (None: no floor)
     nearest_floor: float | None = None
+    # the largest share of a bridged question's letters no glossary reached among the covered
+    # dev questions answered: past it, the few rule terms found are not what it asks (None: none)
+    unbridged_ceiling: float | None = None
     # an English question shorter than this many terms counts as this long (see calibration)
     english_length_floor: int = 0
 
@@ -53,6 +56,12 @@ class RefusalModel:
 
     def probability(self, signals: Signals) -> float:
         if self.nearest_floor is not None and signals.best_ask < self.nearest_floor:
+            return 0.0
+        if (
+            self.unbridged_ceiling is not None
+            and signals.translated
+            and signals.unbridged > self.unbridged_ceiling
+        ):
             return 0.0
         values = signals.as_vector()
         if self.low is not None and self.high is not None:

@@ -11,6 +11,7 @@ judged on the very questions it was fitted to. The test split is never read.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -196,6 +197,11 @@ def _steadiest(results: dict[str, Any]) -> int:
     return max(range(len(scores)), key=lambda i: (scores[i], floors[i], -strengths[i]))
 
 
+def _ceiling(values: Any) -> float | None:
+    """The largest value, rounded up so that the question holding it stays inside."""
+    return math.ceil(float(values.max()) * 1e4) / 1e4 if len(values) else None
+
+
 def fit(
     rows: list[list[float]],
     labels: list[int],
@@ -221,6 +227,7 @@ def fit(
     # would be extrapolated linearly far past what those questions show: the model sees each
     # signal within its 0.5th-99.5th percentile range, and so does every question it scores.
     nearest = x[:, FEATURES.index("best_ask")].copy()
+    unbridged = x[:, FEATURES.index("unbridged")].copy()
     low, high = np.percentile(x, [0.5, 99.5], axis=0)
     x = np.clip(x, low, high)
     # A short English question ("What's the IOSS value cap?") holds all its few terms in a
@@ -307,7 +314,11 @@ def fit(
         # the floor under which a question is never answered: the least similar section any
         # covered dev question answered out of fold had (a covered question refused anyway, a
         # follow-up that is all pronouns, says nothing about where answering stops paying)
-        nearest_floor=round(float(nearest[(y == 1) & (p >= cut)].min()), 4),
+        nearest_floor=math.floor(float(nearest[(y == 1) & (p >= cut)].min()) * 1e4) / 1e4,
+        # ...and for a question from another language, the largest share of its letters no
+        # glossary reached in any covered one answered out of fold ("write me a spring poem"
+        # bridges one word: whatever that word finds, the question is about something else)
+        unbridged_ceiling=_ceiling(unbridged[(y == 1) & (p >= cut) & translated]),
         english_length_floor=floor,
         fitted_on=f"dev split, {len(y)} questions ({int(y.sum())} covered), 5-fold CV, "
         f"C={search.best_params_['logisticregression__C']}, English length floor {floor} "
