@@ -655,9 +655,9 @@ def test_a_seller_comparing_with_another_marketplace_gets_the_aliexpress_rule(as
     answer = assistant.ask(story)
     assert not answer.refused
     assert re.search(r"\b(3|three)\b", answer.text)
-    assert assistant.ask(
-        "I also sell on Temu. How many days do they give me to ship there?"
-    ).refused
+    other = assistant.ask("I also sell on Temu. How many days do they give me to ship there?")
+    # the refusal says why: the question is about the other platform's own rules
+    assert other.refused and "Temu's own rules" in other.text and other.passages
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,14 @@ from app.components.retrieval import (
 )
 from app.components.retriever import Passage
 from app.components.serialise import Serialisable
-from app.components.text import Sentence, question_parts, term_set, terms
+from app.components.text import (
+    MARKETPLACE_SCRIPT_NAMES,
+    Sentence,
+    marketplaces_asked,
+    question_parts,
+    term_set,
+    terms,
+)
 from app.services.policy import LEGAL_NOTE, declined, legal_exposure
 from app.services.questions import CleanQuestion, clean_question, condense, leans_back
 from app.services.sourcing import (
@@ -77,6 +84,39 @@ REFUSAL_TEXT = (
     "guess. The closest passages are listed below; the official AliExpress seller rules or "
     "seller support can answer what they don't."
 )
+
+OTHER_MARKETPLACE_TEXT = (
+    "This asks about {names}'s own rules. The knowledge base covers AliExpress and the laws "
+    "its sellers ship under, not other marketplaces, so I won't guess theirs. The closest "
+    "AliExpress passages are listed below in case the comparison helps."
+)
+
+
+def _other_marketplace_text(evidence: Evidence) -> str:
+    """A refusal that says why, when the question is about another marketplace the passages
+    never mention ("I also sell on Temu. How long do they give me there?")."""
+    if not evidence.signals.other_platform:
+        return ""
+    names = sorted(marketplaces_asked(evidence.question) or marketplaces_asked(evidence.standalone))
+    if not names:
+        return ""
+    shown = sorted(
+        {_SHOWN.get(n := MARKETPLACE_SCRIPT_NAMES.get(name, name), n.title()) for name in names}
+    )
+    return OTHER_MARKETPLACE_TEXT.format(names=" / ".join(shown))
+
+
+# marketplaces whose names are not written in title case
+_SHOWN = {
+    "ebay": "eBay",
+    "tiktok": "TikTok",
+    "dhgate": "DHgate",
+    "jd.com": "JD.com",
+    "bol.com": "bol.com",
+    "alibaba.com": "Alibaba.com",
+    "11st": "11st",
+    "n11": "n11",
+}
 
 
 @dataclass
@@ -508,7 +548,7 @@ class Assistant:
                 evidence.notes, f"{FIGURE_NOT_GIVEN} {text}", citations=citations
             )
         if evidence.score < threshold:
-            return evidence.refusal(evidence.notes)
+            return evidence.refusal(evidence.notes, _other_marketplace_text(evidence))
         notes = list(evidence.notes)
         if self.refusal and evidence.score < self.refusal.caution_below:
             notes.append(BORDERLINE_NOTE)
