@@ -88,7 +88,9 @@ _FRAMED = re.compile(
 _PAST_ON = re.compile(
     r"^,? (?:i|we) (?:could|used|was|were|had|did|never|always|only|just)\b", re.I
 )
+# AliExpress as sellers write it; "here" is this platform to someone asking this assistant
 _ALIEXPRESS = re.compile(r"\b(?:(?i:ali ?express|aliexpres|ali|here)|AE)\b")
+_ON_BEFORE = re.compile(r"\bon\s+$", re.I)
 
 
 def _unframed(text: str, pattern: re.Pattern[str]) -> set[str]:
@@ -96,7 +98,7 @@ def _unframed(text: str, pattern: re.Pattern[str]) -> set[str]:
     for m in pattern.finditer(text):
         before, after = text[: m.start()], text[m.end() :]
         if _FRAMED.search(before[-40:]) or (
-            re.search(r"\bon\s+$", before[-4:], re.I) and _PAST_ON.match(after)
+            _ON_BEFORE.search(before[-4:]) and _PAST_ON.match(after)
         ):
             continue
         named.add(m.group(0).lower())

@@ -97,12 +97,11 @@ def _other_marketplace_text(evidence: Evidence) -> str:
     never mention ("I also sell on Temu. How long do they give me there?")."""
     if not evidence.signals.other_platform:
         return ""
-    names = sorted(marketplaces_asked(evidence.question) or marketplaces_asked(evidence.standalone))
+    names = marketplaces_asked(evidence.question) or marketplaces_asked(evidence.standalone)
     if not names:
         return ""
-    shown = sorted(
-        {_SHOWN.get(n := MARKETPLACE_SCRIPT_NAMES.get(name, name), n.title()) for name in names}
-    )
+    plain = {MARKETPLACE_SCRIPT_NAMES.get(name, name) for name in names}  # "쇼피" -> "shopee"
+    shown = sorted(_SHOWN.get(name, name.title()) for name in plain)
     return OTHER_MARKETPLACE_TEXT.format(names=" / ".join(shown))
 
 
