@@ -739,17 +739,11 @@ class Retrieval:
                 (a for a, text in about if states_figure(text)), default=0.0
             )
             kind = kind or states_figure
+            of_kind = max((a for a, text in about if kind(text)), default=0.0)
             # the best-ranked sentence stating a figure of the kind asked is the answer, however
             # many of a long story's words a neighbour holds
-            signals.figure_elsewhere = (
-                0.0
-                if kind(about[0][1])
-                else max(
-                    0.0,
-                    max(a for a, _ in about)
-                    - max((a for a, text in about if kind(text)), default=0.0),
-                )
-            )
+            if not kind(about[0][1]):
+                signals.figure_elsewhere = max(0.0, max(a for a, _ in about) - of_kind)
         return scored, signals
 
     def _unknown_names(self, query: str, groups: dict[str, tuple[set[str], float]]) -> float:
@@ -852,8 +846,7 @@ def _names_missing(
     typed += [
         w
         for w in _LOWER_WORD.findall(query)
-        if (w in place_words() or (is_name(w) and w.lower() not in lexicon))
-        and not _NOT_NAMES.fullmatch(w)
+        if (w in place_words() or (is_name(w) and w not in lexicon)) and not _NOT_NAMES.fullmatch(w)
     ]
     names = [stems for word in typed if not _ORIGIN.fullmatch(word) and (stems := terms(word))]
     if not names:
