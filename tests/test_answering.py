@@ -309,6 +309,21 @@ def test_a_follow_up_after_a_new_topic_is_about_that_topic():
     assert "refund request" in condense("and if he doesn't?", history)
 
 
+def test_a_long_question_pointing_at_what_the_last_answer_named_is_condensed():
+    """ "that grading" names too much to read as a follow-up by its length, but the grading is
+    what the last answer was about; a long question pointing at something new stands alone."""
+    from app.services.questions import condense
+
+    history = [
+        {"role": "user", "content": "Does AliExpress rate sellers' service in some way?"},
+        {"role": "assistant", "content": "Yes. Sellers are graded excellent, good or failing."},
+    ]
+    pointing = "how often do they run that grading, and how far back do they look?"
+    assert condense(pointing, history).startswith("Does AliExpress rate sellers")
+    other = "how often do they check that warehouse stock, and how far back do they look?"
+    assert condense(other, history) == other
+
+
 @pytest.mark.parametrize(
     ("question", "follow_up"),
     [

@@ -128,7 +128,12 @@ def condense(question: str, history: Sequence[dict] | None, always: bool = False
     """A standalone search query: earlier user turns are chained while they read as follow-ups
     (`always`: the question is read as one, whatever it names)."""
     turns = user_turns(history)
-    if not turns or not (always or is_follow_up(question) or _continues(question, turns[-1])):
+    if not turns or not (
+        always
+        or is_follow_up(question)
+        or _continues(question, turns[-1])
+        or _points_back(question, history)
+    ):
         return question
     standalone = turns[0]
     for turn in turns[1:]:
@@ -141,6 +146,18 @@ def _continues(question: str, earlier: str) -> bool:
     the seller service level worked out?" asks about that level."""
     content = set(terms(_ACKNOWLEDGED.sub("", question)))
     return len(content) <= _POINTING_TERMS and bool(content & set(terms(earlier)))
+
+
+# "that grading", "those deadlines": the thing pointed at, named by a word of its own
+_POINTED = re.compile(r"\b(?:that|this|those|these|such)\s+([^\W\d_]{3,})\b", re.I)
+
+
+def _points_back(question: str, history: Sequence[dict] | None) -> bool:
+    """Points at a thing the last exchange named ("how often do they run that grading?" after
+    an answer on how sellers are graded): a long question needs the conversation all the same."""
+    pointed = {t for word in _POINTED.findall(question) for t in terms(word)}
+    last = " ".join(str(m.get("content", "")) for m in (history or [])[-2:] if isinstance(m, dict))
+    return bool(pointed & set(terms(last)))
 
 
 def _leans_on_earlier(turn: str) -> bool:
