@@ -124,7 +124,7 @@ class Settings(BaseSettings):
         Path("eval/research/aliexpress-facts.md"),
         Path("eval/research/aliexpress-facts-2.md"),
     ]
-    answer_sentences: int = Field(5, ge=1, le=12)
+    answer_sentences: int = Field(6, ge=1, le=12)
     answer_min_relative_score: float = Field(0.7, gt=0.0, le=1.0)
     # ...the same with the fitted sentence ranking, whose probabilities spread wider
     ranked_min_relative_score: float = Field(0.3, gt=0.0, le=1.0)
