@@ -42,12 +42,11 @@ _ACKNOWLEDGED = re.compile(
     r"hmm+|wait)\b[\s,.!:;-]*)+",
     re.I,
 )
-# "that notice", "those orders", "they": pointing back at something the question never names
-_POINTING = re.compile(
-    r"\b(that|this|those|these|such)\s+(?!is\b|are\b|was\b)[^\W\d_]{3,}|"
-    r"\b(they|them|their)\b",
-    re.I,
-)
+# "that notice", "those orders", "they": pointing back at something the question never names;
+# `_POINTED` holds the thing's own word ("notice")
+_POINTED_WORD = r"\b(?:that|this|those|these|such)\s+(?!is\b|are\b|was\b)([^\W\d_]{3,})"
+_POINTED = re.compile(_POINTED_WORD, re.I)
+_POINTING = re.compile(rf"{_POINTED_WORD}|\b(?:they|them|their)\b", re.I)
 _WORDS = re.compile(r"[^\W_]+", re.UNICODE)
 _POINTING_TERMS = 5  # content terms that let a question pointing back ("that notice") stand alone
 
@@ -146,10 +145,6 @@ def _continues(question: str, earlier: str) -> bool:
     the seller service level worked out?" asks about that level."""
     content = set(terms(_ACKNOWLEDGED.sub("", question)))
     return len(content) <= _POINTING_TERMS and bool(content & set(terms(earlier)))
-
-
-# "that grading", "those deadlines": the thing pointed at, named by a word of its own
-_POINTED = re.compile(r"\b(?:that|this|those|these|such)\s+([^\W\d_]{3,})\b", re.I)
 
 
 def _points_back(question: str, history: Sequence[dict] | None) -> bool:
