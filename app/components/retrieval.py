@@ -739,10 +739,10 @@ class Retrieval:
                 (a for a, text in about if states_figure(text)), default=0.0
             )
             kind = kind or states_figure
-            of_kind = max((a for a, text in about if kind(text)), default=0.0)
             # the best-ranked sentence stating a figure of the kind asked is the answer, however
             # many of a long story's words a neighbour holds
             if not kind(about[0][1]):
+                of_kind = max((a for a, text in about if kind(text)), default=0.0)
                 signals.figure_elsewhere = max(0.0, max(a for a, _ in about) - of_kind)
         return scored, signals
 

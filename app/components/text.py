@@ -109,11 +109,10 @@ def marketplaces_asked(question: str) -> set[str]:
     """Other marketplaces the question asks about. One named where the seller asks counts
     unless AliExpress is asked about there too; one named in the story counts unless the
     question names AliExpress ("eBay pings me at once... On AliExpress, how long have I got?")."""
-    asking = asking_part(question)
-    if named := _unframed(asking, OTHER_MARKETPLACE):
-        return set() if _unframed(asking, _ALIEXPRESS) else named
-    named = _unframed(question, OTHER_MARKETPLACE)
-    return set() if _unframed(question, _ALIEXPRESS) else named
+    for text in (asking_part(question), question):
+        if named := _unframed(text, OTHER_MARKETPLACE):
+            return set() if _unframed(text, _ALIEXPRESS) else named
+    return set()
 
 
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+|(?<=[。？！])\s*")
