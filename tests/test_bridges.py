@@ -513,7 +513,62 @@ def test_calibration_keeps_false_refusals_under_the_cap():
         r[FEATURES.index("best_ask")] for r, label in zip(rows, labels, strict=True) if label
     )
     assert least - 1e-4 < report.model.nearest_floor <= least
-    assert report.cv_auc > 0.8 and report.model.coef[0] > 0  # similarity raises p(answerable)
+    assert report.cv_auc > 0.8
+    low, high = ([base] + [0.5] * (len(FEATURES) - 1) for base in (0.45, 0.7))
+    probability = report.model.probability
+    assert probability(_signals(high)) > probability(_signals(low))  # similarity raises p
+
+
+def _signals(row: list[float]):
+    from app.components.retrieval import Signals
+
+    return Signals(**dict(zip(FEATURES, row, strict=True)))
+
+
+def test_the_trees_see_a_signal_that_counts_only_with_another():
+    """Covered when a section was written for the question (`best_ask`) or its best sentence
+    states the asked figure, not when both fail: averaged with boosted trees, the refusal model
+    separates that better than its logistic regression alone, and the stored trees answer as
+    scikit-learn's own model does."""
+    import random
+
+    import numpy as np
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+
+    from app.components.refusal import RefusalModel
+    from app.services.calibration import _stored_trees
+
+    rng = random.Random(4)
+    ask, missing = FEATURES.index("best_ask"), FEATURES.index("figure_missing")
+    rows, labels = [], []
+    for _ in range(500):
+        row = [rng.random() for _ in FEATURES]
+        row[FEATURES.index("translated")] = 0.0
+        rows.append(row)
+        labels.append(int(row[ask] > 0.5 or row[missing] < 0.3))
+    x, y = np.asarray(rows), np.asarray(labels)
+    report = fit(rows, labels, repeats=2)
+    regression_alone = cross_val_score(LogisticRegression(), x, y, scoring="roc_auc").mean()
+    assert report.model.trees and "boosted trees" in report.model.fitted_on
+    assert report.cv_auc > regression_alone + 0.02
+
+    forest = GradientBoostingClassifier(n_estimators=40, max_depth=3, random_state=0).fit(x, y)
+    size = len(FEATURES)
+    # a regression that always says 0.5, so the average shows the trees' own probability
+    model = RefusalModel(
+        FEATURES,
+        [0.0] * size,
+        [1.0] * size,
+        [0.0] * size,
+        0.0,
+        0.5,
+        0.5,
+        **_stored_trees(forest, size),
+    )
+    got = [2 * model.probability(_signals(row)) - 0.5 for row in rows]
+    assert np.allclose(got, forest.predict_proba(x)[:, 1], atol=1e-9)
 
 
 def test_each_language_group_gets_the_false_refusal_cap():

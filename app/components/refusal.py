@@ -1,9 +1,11 @@
 """The answer-or-refuse decision as a calibrated probability, not a hand-set sum.
 
-A logistic regression over the evidence signals (`Signals`), fitted on the dev split with
-cross-validation by `compliance calibrate`, gives p(the rulebook answers this question). Its
-coefficients live as data in `eval/refusal-model.json`, so the decision is reproducible and
-reviewable; without that file the hand-weighted evidence score and REFUSAL_THRESHOLD decide.
+A logistic regression over the evidence signals (`Signals`), averaged with boosted shallow
+trees over the same signals (they see a signal that counts only together with another), both
+fitted on the dev split with cross-validation by `compliance calibrate`, gives p(the rulebook
+answers this question). Coefficients and trees live as data in `eval/refusal-model.json`, so
+the decision is reproducible and reviewable and answering needs no scikit-learn; without that
+file the hand-weighted evidence score and REFUSAL_THRESHOLD decide.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from app.components.fitted import load_fitted, save_fitted
 from app.components.retrieval import Signals, length_signal
@@ -48,6 +52,12 @@ class RefusalModel:
     unbridged_ceiling: float | None = None
     # an English question shorter than this many terms counts as this long (see calibration)
     english_length_floor: int = 0
+    # boosted trees whose probability is averaged with the regression's (None: the regression
+    # alone): each tree as its nodes' [feature, threshold, left, right, value] columns over the
+    # clipped and floored signals, unscaled (a leaf has left -1; its value is already scaled
+    # by the learning rate); their log-odds are `trees_intercept` plus one leaf of each
+    trees: list[list[list[float]]] | None = None
+    trees_intercept: float = 0.0
 
     def threshold_for(self, signals: Signals) -> float:
         if signals.translated and self.translated_threshold is not None:
@@ -68,15 +78,33 @@ class RefusalModel:
             values = [
                 min(max(v, lo), hi) for v, lo, hi in zip(values, self.low, self.high, strict=True)
             ]
-        values = floored_length(values, self.english_length_floor)
+        floored = floored_length(values, self.english_length_floor)
         z = self.intercept + sum(
             c * (v - m) / (s or 1.0)
-            for c, v, m, s in zip(self.coef, values, self.mean, self.scale, strict=True)
+            for c, v, m, s in zip(self.coef, floored, self.mean, self.scale, strict=True)
         )
-        return 1.0 / (1.0 + math.exp(-max(min(z, 60.0), -60.0)))
+        if not self.trees:
+            return _logistic(z)
+        # the trees split the signals as scikit-learn saw them, in single precision
+        single = [float(v) for v in np.asarray(floored, dtype=np.float32)]
+        forest = self.trees_intercept + sum(_leaf(tree, single) for tree in self.trees)
+        return (_logistic(z) + _logistic(forest)) / 2.0
 
     def save(self, path: Path) -> None:
         save_fitted(self, path)
+
+
+def _logistic(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(z, 60.0), -60.0)))
+
+
+def _leaf(tree: list[list[float]], values: list[float]) -> float:
+    """The value of the leaf `values` fall into (left when at or below the threshold)."""
+    feature, threshold, left, right, value = tree
+    node = 0
+    while left[node] >= 0:
+        node = int(left[node] if values[int(feature[node])] <= threshold[node] else right[node])
+    return value[node]
 
 
 def floored_length(values: list[float], floor: int) -> list[float]:
