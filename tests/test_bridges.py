@@ -1112,6 +1112,35 @@ def test_a_follow_up_in_another_language_is_searched_with_the_earlier_question(a
     assert assistant.english_terms(own, french) == assistant.english_terms(own)
 
 
+def test_the_refusal_model_knows_a_question_was_searched_with_the_conversation(assistant):
+    """A follow-up's evidence holds the earlier question's words, so the best sentences can
+    match the conversation without holding what the new question asks: the refusal model is
+    told (the `follow_up` signal), in English and in another language alike."""
+
+    def english(question: str, history: list[dict] | None = None) -> float:
+        evidence, _ = assistant.english_evidence(assistant.screen(question), history)
+        return evidence.signals.follow_up
+
+    def chinese(question: str, history: list[dict] | None = None) -> float:
+        screened = assistant.screen(question)
+        translation = assistant.translation(screened.text, history)
+        return assistant.foreign_evidence(screened, translation).signals.follow_up
+
+    earlier = [
+        {"role": "user", "content": "How many days do I have to answer a refund request?"},
+        {"role": "assistant", "content": "5 days, or it is refunded automatically."},
+    ]
+    assert english("and if I miss it?", earlier) == 1.0
+    assert english("How long does a buyer have to send a return back?", earlier) == 0.0
+    assert english("How long does a buyer have to send a return back?") == 0.0
+    vat = [
+        {"role": "user", "content": "发欧盟的小包，速卖通代收VAT的订单金额上限是多少？"},
+        {"role": "assistant", "content": "AliExpress collects the VAT on orders up to EUR 150."},
+    ]
+    assert chinese("那发英国的呢？门槛也是一样的吗？", vat) == 1.0
+    assert chinese("那发英国的呢？门槛也是一样的吗？") == 0.0
+
+
 def test_a_sum_asked_in_another_language_is_checked_for_a_sum(assistant):
     """ "¿De cuánto es la multa…?" reaches the bag as a count of a fine: it asks for a sum, and
     the rulebook gives none for a missing GPSR responsible person (each state sets its fines),

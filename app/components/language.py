@@ -162,6 +162,7 @@ class Translation:
     # the rule terms of the sentences that ask, when a story comes before them ("my maker is in
     # China. What must the listing show?"): a place in the story is context, not the question
     asking: str = ""
+    follow_up: bool = False  # searched together with the seller's earlier questions
 
 
 @lru_cache(maxsize=4)
@@ -436,7 +437,7 @@ def with_conversation(
     both = translate("\n".join([*chain, question]), glossary) if chain else own
     if not both.english:
         return own
-    return replace(both, parts=own.parts, asking=own.english or both.asking)
+    return replace(both, parts=own.parts, asking=own.english or both.asking, follow_up=True)
 
 
 def _asks_money(english: list[str]) -> bool:

@@ -333,6 +333,8 @@ class Signals:
     other_platform: float = 0.0  # 1: names another marketplace the top passages never mention
     figure_elsewhere: float = 0.0  # asks for a figure: how much more of the asked thing the
     # sentence most about it holds than the best one stating a figure of the kind asked
+    follow_up: float = 0.0  # 1: searched together with the conversation before it, whose
+    # words the best sentences may hold without holding what the new question asks
 
     def as_vector(self) -> list[float]:
         return [float(v) for v in vars(self).values()]

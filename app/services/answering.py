@@ -490,6 +490,9 @@ class Assistant:
             translation.unbridged if translation else 0.0,
             translation.asking if translation else "",
         )
+        found.signals.follow_up = float(
+            bool(new_ask) or bool(translation and translation.follow_up)
+        )
         score = (
             self.refusal.probability(found.signals)
             if self.refusal
