@@ -470,8 +470,8 @@ def calibrate(
     ] = None,
 ) -> None:
     """Fit the sentence ranking and then the answer-or-refuse model on the dev split (5-fold
-    cross-validation each) and store their coefficients as data; the test split is never
-    read."""
+    cross-validation each) and store their coefficients (and the refusal model's trees) as
+    data; the test split is never read."""
     from app.services.evaluation import QuestionSetError, load_questions
 
     try:
