@@ -20,6 +20,9 @@ from app.components.fitted import load_fitted, save_fitted
 from app.components.retrieval import Signals, length_signal
 
 FEATURES = list(vars(Signals()).keys())
+# a tree's node columns: feature (-2 at a leaf), threshold, left and right child (-1 at a
+# leaf), value; feature and children are whole numbers
+Tree = list[list[float]]
 
 
 class RefusalModelError(ValueError):
@@ -56,8 +59,22 @@ class RefusalModel:
     # alone): each tree as its nodes' [feature, threshold, left, right, value] columns over the
     # clipped and floored signals, unscaled (a leaf has left -1; its value is already scaled
     # by the learning rate); their log-odds are `trees_intercept` plus one leaf of each
-    trees: list[list[list[float]]] | None = None
+    trees: list[Tree] | None = None
     trees_intercept: float = 0.0
+
+    def __post_init__(self) -> None:
+        # files written before the columns were stored as whole numbers hold them as floats
+        if self.trees:
+            self.trees = [
+                [
+                    [int(v) for v in feature],
+                    threshold,
+                    [int(v) for v in left],
+                    [int(v) for v in right],
+                    value,
+                ]
+                for feature, threshold, left, right, value in self.trees
+            ]
 
     def threshold_for(self, signals: Signals) -> float:
         if signals.translated and self.translated_threshold is not None:
@@ -98,12 +115,12 @@ def _logistic(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(z, 60.0), -60.0)))
 
 
-def _leaf(tree: list[list[float]], values: list[float]) -> float:
+def _leaf(tree: Tree, values: list[float]) -> float:
     """The value of the leaf `values` fall into (left when at or below the threshold)."""
     feature, threshold, left, right, value = tree
     node = 0
     while left[node] >= 0:
-        node = int(left[node] if values[int(feature[node])] <= threshold[node] else right[node])
+        node = left[node] if values[feature[node]] <= threshold[node] else right[node]
     return value[node]
 
 

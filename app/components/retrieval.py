@@ -586,10 +586,12 @@ class Retrieval:
         translated: bool = False,
         unbridged: float = 0.0,
         asking: str = "",
+        follow_up: bool = False,
     ) -> Found:
         """Rank passages as `ranked` does, then score the sentences of the top passages
         against the question (`asking`: the terms of the sentences that ask, when the caller
-        knows them better than the query's own punctuation shows)."""
+        knows them better than the query's own punctuation shows; `follow_up`: the query holds
+        the conversation before the question too)."""
         bridge = self.bridge(query)
         passages, vector = self.ranked(query, k, bridge, translated)
         top = passages[: self.weights.scored_passages]
@@ -603,6 +605,7 @@ class Retrieval:
         signals.top_dense = similar[0] if passages else 0.0
         signals.translated = float(translated)
         signals.unbridged = unbridged
+        signals.follow_up = float(follow_up)
         # a section without sellers' questions (an upload) counts by its own text instead
         signals.best_ask = max((max(p.asked, p.dense) for p in passages), default=0.0)
         return Found(query, passages, vector, scored, signals)

@@ -489,9 +489,7 @@ class Assistant:
             translated,
             translation.unbridged if translation else 0.0,
             translation.asking if translation else "",
-        )
-        found.signals.follow_up = float(
-            bool(new_ask) or bool(translation and translation.follow_up)
+            bool(new_ask) or bool(translation and translation.follow_up),
         )
         score = (
             self.refusal.probability(found.signals)

@@ -219,9 +219,16 @@ def _stored_trees(forest: Any, features: int) -> dict[str, Any]:
     trees = []
     for (estimator,) in forest.estimators_:
         tree = estimator.tree_
-        columns = (tree.feature, tree.threshold, tree.children_left, tree.children_right)
         leaves = [float(v) * forest.learning_rate for v in tree.value[:, 0, 0]]
-        trees.append([*([float(v) for v in column] for column in columns), leaves])
+        trees.append(
+            [
+                [int(v) for v in tree.feature],
+                [float(v) for v in tree.threshold],
+                [int(v) for v in tree.children_left],
+                [int(v) for v in tree.children_right],
+                leaves,
+            ]
+        )
     origin = np.zeros((1, features))
     summed = sum(float(e.predict(origin)[0]) for (e,) in forest.estimators_)
     start = float(forest.decision_function(origin)[0]) - forest.learning_rate * summed
