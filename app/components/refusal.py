@@ -63,7 +63,8 @@ class RefusalModel:
     trees_intercept: float = 0.0
 
     def __post_init__(self) -> None:
-        # files written before the columns were stored as whole numbers hold them as floats
+        # node indices as whole numbers, however they were given (scikit-learn's arrays, or
+        # a file written before they were stored so)
         if self.trees:
             self.trees = [
                 [

@@ -213,22 +213,16 @@ def _best_auc(results: dict[str, Any], simpler: Callable[[dict[str, Any]], tuple
 
 def _stored_trees(forest: Any, features: int) -> dict[str, Any]:
     """Boosted trees as data answering applies without scikit-learn: each tree's node columns
-    with its leaves scaled by the learning rate, and the log-odds the boosting starts from."""
+    with its leaves scaled by the learning rate (`RefusalModel` keeps the indices as whole
+    numbers), and the log-odds the boosting starts from."""
     import numpy as np
 
     trees = []
     for (estimator,) in forest.estimators_:
         tree = estimator.tree_
+        columns = (tree.feature, tree.threshold, tree.children_left, tree.children_right)
         leaves = [float(v) * forest.learning_rate for v in tree.value[:, 0, 0]]
-        trees.append(
-            [
-                [int(v) for v in tree.feature],
-                [float(v) for v in tree.threshold],
-                [int(v) for v in tree.children_left],
-                [int(v) for v in tree.children_right],
-                leaves,
-            ]
-        )
+        trees.append([*([float(v) for v in column] for column in columns), leaves])
     origin = np.zeros((1, features))
     summed = sum(float(e.predict(origin)[0]) for (e,) in forest.estimators_)
     start = float(forest.decision_function(origin)[0]) - forest.learning_rate * summed
